@@ -129,7 +129,8 @@ def prernn_added_params(
     True
     """
     if backbone not in BACKBONE_LAYERS:
-        raise ValueError(f"unknown backbone {backbone!r}; expected one of {sorted(BACKBONE_LAYERS)}")
+        valid = sorted(BACKBONE_LAYERS)
+        raise ValueError(f"unknown backbone {backbone!r}; expected one of {valid}")
     table = BACKBONE_LAYERS[backbone]
     total = 0
     for name in layers:
