@@ -1,0 +1,1 @@
+"""Data: stand-in tasks, real-dataset loaders, augmentation and metrics."""
