@@ -70,11 +70,16 @@ def setup_source() -> str:
     return "\n".join(
         [
             SETUP_MARK,
-            "# In Colab: install prernn_lite (Colab's own PyTorch is reused). Elsewhere: nothing.",
+            "# In Colab: fetch the book (library, data_samples/, results/) and work inside it;",
+            "# Colab's own PyTorch and plotting libraries are reused. Elsewhere: nothing to do.",
+            "import os",
             "import sys",
             "",
+            'if "google.colab" in sys.modules and not os.path.isdir("/content/prernn-book"):',
+            f"    !git clone -q --depth 1 -b {branch} {url} /content/prernn-book",
             'if "google.colab" in sys.modules:',
-            f'    %pip install -q "prernn_lite @ git+{url}@{branch}"',
+            '    sys.path.insert(0, "/content/prernn-book")',
+            '    os.chdir("/content/prernn-book/book")',
             "",
             "from prernn_lite.runtime import current_profile",
             "",
