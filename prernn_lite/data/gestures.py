@@ -1,0 +1,168 @@
+"""Gestures: a generated stand-in for dynamic hand gestures (nvGesture, C3D clips).
+
+A hand-like blob (a palm and four fingers) draws four strokes over a static textured
+background, one stroke per clip: left, right, up or down. The class is the ORDER of the
+strokes. Every class uses each direction exactly once, so the bag of strokes tells
+nothing; the 12 classes are the even permutations of (left, right, up, down), which puts
+each direction at each position in exactly 3 classes: one clip narrows 12 classes to 3,
+and the clips must be read in order. Swapping two pairs of clips gives another class.
+
+The clip-level task used to pre-train a 3-D CNN (:class:`GestureClips`) is the direction
+of the stroke inside one clip, so the clip CNN learns motion features but cannot solve
+the sequence task alone. Flipping would turn a left stroke into a right one, so gesture
+sequences are never flipped (see ``augment``).
+
+>>> ds = GestureSequences("train", profile="ci", n_train=2)
+>>> s = ds[0]
+>>> tuple(s["clips"].shape), s["label"].dtype, GESTURE_CLASSES[int(s["label"])]
+((4, 3, 8, 32, 32), torch.int64, ('left', 'right', 'up', 'down'))
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._render import GeneratedDataset, check_split, smooth_noise, to_float, to_uint8
+from .profiles import GestureProfile, make_profile
+
+DIRECTIONS = ("left", "right", "up", "down")
+_STEP = np.array([[-1.0, 0.0], [1.0, 0.0], [0.0, -1.0], [0.0, 1.0]])  # (x, y), y down
+
+
+def _parity(perm: tuple[int, ...]) -> int:
+    return sum(a > b for a, b in itertools.combinations(perm, 2)) % 2
+
+
+#: Stroke order of each class (index = label): the even permutations of the 4 directions.
+GESTURE_CLASSES: tuple[tuple[str, ...], ...] = tuple(
+    tuple(DIRECTIONS[i] for i in p) for p in itertools.permutations(range(4)) if _parity(p) == 0
+)
+
+
+def gesture_label(strokes: tuple[str, ...] | list[str]) -> int:
+    """Label of a stroke order; ``ValueError`` if it is no class.
+
+    >>> gesture_label(("left", "right", "up", "down"))
+    0
+    >>> gesture_label(("right", "left", "down", "up"))   # two swaps: another class
+    3
+    """
+    try:
+        return GESTURE_CLASSES.index(tuple(strokes))
+    except ValueError:
+        raise ValueError(f"{tuple(strokes)} is not a gesture class; classes are the even "
+                         f"permutations of {DIRECTIONS}") from None
+
+
+def make_strokes(rng: np.random.Generator, prof: GestureProfile,
+                 directions: list[int]) -> np.ndarray:
+    """Render ``len(directions)`` clips, one stroke each: ``uint8`` (T, L, H, W, 3)."""
+    T, L, S = len(directions), prof.clip_len, prof.size
+    px = S / 32.0
+    lengths = rng.uniform(*prof.stroke_px, T) * px
+    # within a clip the hand eases in and out: progress 0 -> 1 over L frames
+    ease = 0.5 - 0.5 * np.cos(np.pi * np.arange(1, L + 1) / L)  # (L,)
+    steps = _STEP[directions] * lengths[:, None]  # (T, 2)
+    starts = np.concatenate([np.zeros((1, 2)), np.cumsum(steps, 0)[:-1]])  # (T, 2)
+    path = (starts[:, None] + ease[None, :, None] * steps[:, None]).reshape(T * L, 2)  # offsets
+    margin = 7.0 * px
+    lo, hi = margin - path.min(0), S - 1 - margin - path.max(0)
+    start = lo + rng.random(2) * np.maximum(hi - lo, 0.0)
+    centre = start + path + rng.normal(0, prof.jitter_px * px, path.shape)  # (F, 2)
+
+    angle = rng.uniform(-0.4, 0.4)  # fingers point up, tilted
+    up = np.array([np.sin(angle), -np.cos(angle)])
+    side = np.array([-up[1], up[0]])
+    blobs = [(np.zeros(2), 3.2, 2.8)]  # (offset, sigma along side, sigma along up), palm
+    for k in range(4):
+        blobs.append((up * 4.0 + side * (k - 1.5) * 1.8, 0.8, 1.8))
+    yy, xx = np.mgrid[0:S, 0:S].astype(np.float32)
+    alpha = np.zeros((len(centre), S, S), np.float32)
+    for off, s_side, s_up in blobs:
+        c = centre + off * px  # (F, 2)
+        dx, dy = xx[None] - c[:, 0, None, None], yy[None] - c[:, 1, None, None]
+        a_side = dx * side[0] + dy * side[1]
+        a_up = dx * up[0] + dy * up[1]
+        d2 = (a_side / (s_side * px)) ** 2 + (a_up / (s_up * px)) ** 2
+        alpha = np.maximum(alpha, np.exp(-0.5 * d2 ** 2))  # flat-topped blobs
+    skin = np.array([rng.uniform(0.7, 1.0), rng.uniform(0.5, 0.8), rng.uniform(0.35, 0.6)])
+    bg = (0.25 + 0.5 * smooth_noise(rng, S, 5)) * rng.uniform(0.5, 1.0)
+    frames = bg[None] * (1 - alpha[..., None]) + skin * alpha[..., None]
+    frames += prof.noise_std * rng.standard_normal(frames.shape, dtype=np.float32)
+    return to_uint8(frames).reshape(T, L, S, S, 3)
+
+
+def _sequence_item(rng: np.random.Generator, index: int, prof: GestureProfile) -> dict:
+    label = index % len(GESTURE_CLASSES)
+    order = [DIRECTIONS.index(d) for d in GESTURE_CLASSES[label]]
+    return {"clips": make_strokes(rng, prof, order), "label": label}
+
+
+def _clip_item(rng: np.random.Generator, index: int, prof: GestureProfile) -> dict:
+    label = index % len(DIRECTIONS)
+    return {"clips": make_strokes(rng, prof, [label]), "label": label}
+
+
+def _to_sample(raw: dict) -> dict:
+    clips = to_float(raw["clips"]).transpose(1, 2).contiguous()  # (T, 3, L, H, W)
+    return {"clips": clips, "label": torch.tensor(raw["label"], dtype=torch.int64)}
+
+
+def _check_length(prof: GestureProfile) -> None:
+    if prof.seq_len != len(DIRECTIONS):
+        raise ValueError(f"a gesture has one clip per direction: seq_len must be "
+                         f"{len(DIRECTIONS)}, got {prof.seq_len}")
+
+
+class GestureSequences(GeneratedDataset):
+    """Clip sequences of a hand drawing four strokes; class = their order (12 classes).
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+    profile : {"ci", "lite", "full"}
+        Sizes (``profiles.GestureProfile``); fields can be overridden by keyword.
+    seed : int
+
+    Items
+    -----
+    ``{"clips": float32 (T, 3, L, H, W) in [0, 1], "label": int64}`` with T = 4 clips of
+    L frames; classes balanced (label = index % 12), names in :data:`GESTURE_CLASSES`.
+    """
+
+    def __init__(self, split: str = "train", profile: str = "ci", seed: int = 0,
+                 **overrides: Any) -> None:
+        check_split(split)
+        self.profile = make_profile("gestures", profile, **overrides)
+        _check_length(self.profile)
+        n = self.profile.n_train if split == "train" else self.profile.n_test
+        super().__init__("gestures", split, n, seed, self.profile.cache,
+                         partial(_sequence_item, prof=self.profile), _to_sample)
+
+
+class GestureClips(GeneratedDataset):
+    """Single clips for pre-training a 3-D CNN; label = stroke direction (0-3).
+
+    Items: ``{"clip": float32 (3, L, H, W), "label": int64}`` (see :data:`DIRECTIONS`).
+
+    >>> ds = GestureClips("test", profile="ci")
+    >>> len(ds), tuple(ds[3]["clip"].shape), DIRECTIONS[int(ds[3]["label"])]
+    (64, (3, 8, 32, 32), 'down')
+    """
+
+    def __init__(self, split: str = "train", profile: str = "ci", seed: int = 0,
+                 **overrides: Any) -> None:
+        check_split(split)
+        self.profile = make_profile("gestures", profile, **overrides)
+        n = self.profile.n_train_clips if split == "train" else self.profile.n_test_clips
+        super().__init__("gestures", "frames-" + split, n, seed, self.profile.cache,
+                         partial(_clip_item, prof=self.profile), _to_sample)
+
+    def __getitem__(self, index: int) -> dict:
+        item = super().__getitem__(index)
+        return {"clip": item["clips"][0], "label": item["label"]}

@@ -1,0 +1,178 @@
+"""Profiles: how big each generated stand-in task is in ``ci``, ``lite`` and ``full``.
+
+Every chapter has one ``PROFILE`` switch. For the generated tasks it picks one of the
+dataclasses below: ``ci`` runs in seconds (what the book's stored outputs show), ``lite``
+in minutes on a laptop CPU, ``full`` is GPU-scale. Only *sizes* differ between profiles;
+the difficulty knobs (occlusion rates, noise, speeds) keep their defaults, so the three
+profiles ask the same question of the same task.
+
+Any field can be overridden by keyword, e.g. ``FaceSequences(profile="ci", seq_len=20)``;
+:func:`make_profile` does that and names the valid fields when a keyword is wrong.
+
+>>> get_profile("faces", "ci").seq_len
+12
+>>> make_profile("gestures", "lite", n_train=10).n_train
+10
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+PROFILE_NAMES = ("ci", "lite", "full")
+
+
+@dataclass(frozen=True)
+class FaceProfile:
+    """Sizes and difficulty of the face-alignment stand-in (300VW-like).
+
+    Sizes: ``n_train``/``n_test`` sequences of ``seq_len`` frames (T) of ``size`` x ``size``
+    pixels; ``n_train_frames``/``n_test_frames`` single frames for pre-training a frame CNN.
+    Difficulty (per frame, after the first ``clean_start`` frames, which are always clean):
+    an occlusion *event* starts with probability ``p_occlusion`` and lasts a number of frames
+    drawn from ``occlusion_len`` (inclusive); with probability ``p_full_occlusion`` the box
+    hides the whole face, otherwise one half of it. Dropped-frame events (frame replaced by
+    black or by noise) start with ``p_drop`` and last ``drop_len`` frames. A frame is blurred
+    with probability ``p_blur``. ``noise_std`` is the sensor noise on every frame. Motion:
+    ``speed`` scales the head's velocity noise (pixels per frame at size 64).
+    ``cache=False`` regenerates a sequence on every access (same result, no memory).
+    """
+
+    n_train: int = 300
+    n_test: int = 100
+    n_train_frames: int = 3000
+    n_test_frames: int = 600
+    seq_len: int = 16
+    size: int = 64
+    clean_start: int = 2
+    p_occlusion: float = 0.08
+    occlusion_len: tuple[int, int] = (3, 7)
+    p_full_occlusion: float = 0.5
+    p_drop: float = 0.04
+    drop_len: tuple[int, int] = (1, 3)
+    p_blur: float = 0.08
+    noise_std: float = 0.02
+    speed: float = 1.0
+    cache: bool = True
+
+
+@dataclass(frozen=True)
+class GestureProfile:
+    """Sizes and difficulty of the dynamic-gesture stand-in (nvGesture-like).
+
+    A sequence is ``seq_len`` clips (T) of ``clip_len`` frames (L) of ``size`` x ``size``;
+    each clip holds one stroke of a hand-like blob. ``n_train_clips``/``n_test_clips`` single
+    clips (label = stroke direction) pre-train a 3-D CNN. ``stroke_px`` is the range of a
+    stroke's length in pixels at size 32, ``noise_std`` the pixel noise, ``jitter_px`` the
+    hand's tremor.
+    """
+
+    n_train: int = 480
+    n_test: int = 240
+    n_train_clips: int = 2000
+    n_test_clips: int = 400
+    seq_len: int = 4
+    clip_len: int = 8
+    size: int = 32
+    stroke_px: tuple[float, float] = (6.0, 9.0)
+    noise_std: float = 0.05
+    jitter_px: float = 0.4
+    cache: bool = True
+
+
+@dataclass(frozen=True)
+class ActionProfile:
+    """Sizes and difficulty of the two-stream action stand-in (UCF101-like).
+
+    A video is rendered at ``size`` x ``size``; ``seq_len`` (T) times are sampled evenly; at
+    each one the spatial stream gets the RGB frame and the temporal stream the ``flow_len``
+    (10) Farnebäck flow fields that follow it, x and y stacked (20 channels). The video is
+    ``seq_len * stride`` frames long (``stride >= flow_len + 1``). ``n_train_frames`` /
+    ``n_test_frames`` items pre-train the two single-time streams. ``noise_std`` is pixel
+    noise, ``light_jitter`` the brightness change between sampled times (one frame's colours
+    are a noisy cue; a window's frames share their lighting).
+    """
+
+    n_train: int = 320
+    n_test: int = 120
+    n_train_frames: int = 1600
+    n_test_frames: int = 320
+    seq_len: int = 4
+    size: int = 64
+    stride: int = 12
+    flow_len: int = 10
+    noise_std: float = 0.01
+    light_jitter: float = 0.15
+    cache: bool = True
+
+
+_PROFILES: dict[str, dict[str, Any]] = {
+    "faces": {
+        "ci": FaceProfile(n_train=32, n_test=16, n_train_frames=256, n_test_frames=64, seq_len=12),
+        "lite": FaceProfile(),
+        "full": FaceProfile(n_train=4000, n_test=1000, n_train_frames=40000,
+                            n_test_frames=5000, seq_len=24, size=128, cache=False),
+    },
+    "gestures": {
+        "ci": GestureProfile(n_train=48, n_test=24, n_train_clips=192, n_test_clips=64),
+        "lite": GestureProfile(),
+        "full": GestureProfile(n_train=6000, n_test=1200, n_train_clips=24000,
+                               n_test_clips=2400, clip_len=16, size=64, cache=False),
+    },
+    "actions": {
+        # same image size as lite, so one set of lite pre-trained weights serves both
+        "ci": ActionProfile(n_train=32, n_test=16, n_train_frames=128, n_test_frames=32),
+        "lite": ActionProfile(),
+        "full": ActionProfile(n_train=4000, n_test=1000, n_train_frames=16000,
+                              n_test_frames=2000, size=112, cache=False),
+    },
+}
+
+
+def get_profile(task: str, name: str) -> FaceProfile | GestureProfile | ActionProfile:
+    """Return the profile ``name`` (``"ci"``, ``"lite"``, ``"full"``) of ``task``.
+
+    Parameters
+    ----------
+    task : str
+        ``"faces"``, ``"gestures"`` or ``"actions"``.
+    name : str
+        ``"ci"``, ``"lite"`` or ``"full"``.
+
+    >>> get_profile("actions", "ci").size
+    64
+    >>> get_profile("faces", "huge")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown profile 'huge' for task 'faces'; valid names: ci, lite, full
+    """
+    if task not in _PROFILES:
+        raise ValueError(f"unknown task {task!r}; valid tasks: {', '.join(_PROFILES)}")
+    if name not in _PROFILES[task]:
+        raise ValueError(
+            f"unknown profile {name!r} for task {task!r}; valid names: {', '.join(PROFILE_NAMES)}"
+        )
+    return _PROFILES[task][name]
+
+
+def make_profile(task: str, name: str, **overrides: Any):
+    """:func:`get_profile` with fields replaced by ``overrides`` (unknown keys are an error).
+
+    >>> make_profile("faces", "ci", sizee=3)
+    Traceback (most recent call last):
+    ...
+    TypeError: unknown setting 'sizee' for FaceProfile; valid settings: n_train, n_test, \
+n_train_frames, n_test_frames, seq_len, size, clean_start, p_occlusion, occlusion_len, \
+p_full_occlusion, p_drop, drop_len, p_blur, noise_std, speed, cache
+    """
+    prof = get_profile(task, name)
+    valid = [f.name for f in dataclasses.fields(prof)]
+    for key in overrides:
+        if key not in valid:
+            raise TypeError(
+                f"unknown setting {key!r} for {type(prof).__name__}; "
+                f"valid settings: {', '.join(valid)}"
+            )
+    return dataclasses.replace(prof, **overrides)

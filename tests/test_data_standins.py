@@ -1,0 +1,292 @@
+"""Generated stand-in tasks: format, determinism, and the task-design checks.
+
+The task-design checks are fixed before any PreRNN comparison: temporal context must
+matter (faces: a causal reference beats any frame-only guess on hard frames; gestures:
+order matters; actions: appearance and motion are both needed).
+"""
+
+import itertools
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from prernn_lite.data.actions import ACTION_CLASSES, CLASS_PAIRS, ActionFrames, ActionVideos
+from prernn_lite.data.faces import FaceFrames, FaceSequences
+from prernn_lite.data.gestures import (
+    DIRECTIONS,
+    GESTURE_CLASSES,
+    GestureClips,
+    GestureSequences,
+    gesture_label,
+)
+from prernn_lite.data.metrics import causal_reference, hard_mask, interpolation_reference, nme
+from prernn_lite.data.profiles import get_profile, make_profile
+
+
+def _stack(ds):
+    items = [ds[i] for i in range(len(ds))]
+    return {k: torch.stack([x[k] for x in items]) if k != "flags" else
+            {f: torch.stack([x[k][f] for x in items]) for f in items[0][k]} for k in items[0]}
+
+
+# ----------------------------------------------------------------------------- profiles
+def test_profiles_name_the_valid_choices():
+    with pytest.raises(ValueError, match="valid names: ci, lite, full"):
+        get_profile("faces", "tiny")
+    with pytest.raises(ValueError, match="valid tasks"):
+        get_profile("speech", "ci")
+    with pytest.raises(TypeError, match="valid settings: .*seq_len"):
+        FaceSequences(profile="ci", T=3)
+    for task in ("faces", "gestures", "actions"):
+        sizes = [get_profile(task, n).n_train for n in ("ci", "lite", "full")]
+        assert sizes == sorted(sizes) and sizes[0] < sizes[2]
+    assert make_profile("faces", "ci", seq_len=5).seq_len == 5
+
+
+# ----------------------------------------------------------------------------- faces
+@pytest.fixture(scope="module")
+def faces():
+    kw = dict(n_train=40, n_test=40, seq_len=16)
+    return FaceSequences("train", "ci", **kw), FaceSequences("test", "ci", **kw)
+
+
+def test_face_sample_format_and_collate(faces):
+    s = faces[0][0]
+    assert s["frames"].dtype == torch.float32 and s["frames"].shape == (16, 3, 64, 64)
+    assert 0.0 <= s["frames"].min() and s["frames"].max() <= 1.0
+    assert s["landmarks"].dtype == torch.float32 and s["landmarks"].shape == (16, 68, 2)
+    assert all(s["flags"][k].dtype == torch.bool and s["flags"][k].shape == (16,)
+               for k in ("occluded", "blurred", "dropped"))
+    batch = next(iter(DataLoader(faces[0], batch_size=4)))
+    assert batch["frames"].shape == (4, 16, 3, 64, 64)
+    assert batch["flags"]["occluded"].shape == (4, 16)
+
+
+def test_faces_are_deterministic_and_splits_differ():
+    a = FaceSequences("train", "ci", n_train=3)[2]
+    b = FaceSequences("train", "ci", n_train=3, cache=False)[2]  # regenerated on access
+    c = FaceSequences("train", "ci", n_train=3, seed=1)[2]
+    d = FaceSequences("test", "ci", n_test=3)[2]
+    assert torch.equal(a["frames"], b["frames"]) and torch.equal(a["landmarks"], b["landmarks"])
+    assert not torch.allclose(a["landmarks"], c["landmarks"])
+    assert not torch.allclose(a["landmarks"], d["landmarks"])
+    with pytest.raises(ValueError, match="valid splits"):
+        FaceSequences("val", "ci")
+
+
+def test_face_landmark_roles(faces):
+    lm = _stack(faces[0])["landmarks"]  # (N, T, 68, 2)
+    # midline points top to bottom: nose bridge 27, nose tip 30, lip 57, chin 8
+    y = lm[..., 1]
+    assert (y[..., 27] < y[..., 30]).all() and (y[..., 30] < y[..., 57]).all()
+    assert (y[..., 57] < y[..., 8]).all()
+    # along the eye line, image left to right: 36 outer, 39 inner | 42 inner, 45 outer
+    eye_axis = lm[..., 45, :] - lm[..., 36, :]
+    proj = (lm[..., [36, 39, 42, 45], :] * eye_axis[..., None, :]).sum(-1)
+    assert (proj.diff(dim=-1) > 0).all()
+    assert (lm[..., 36, 0] < lm[..., 45, 0]).all() and (lm[..., 0, 0] < lm[..., 16, 0]).all()
+
+
+def test_face_image_shows_the_landmarks(faces):
+    """On clean frames the pupils (centre of each eye's 6 points) are darker than the skin
+    between the eye and the jaw, and the mouth interior differs from the background."""
+    d = _stack(faces[1])
+    clean = ~(hard_mask(d["flags"]) | d["flags"]["blurred"])
+    img = d["frames"].sum(2)  # (N, T, H, W) brightness
+    lm = d["landmarks"]
+
+    def at(points):  # bilinear-free lookup at rounded positions
+        x = points[..., 0].round().long().clamp(0, 63)
+        y = points[..., 1].round().long().clamp(0, 63)
+        return torch.gather(img.flatten(2), 2, (y * 64 + x)[..., None])[..., 0]
+
+    pupil = at(lm[..., 36:42, :].mean(-2))
+    cheek = at(0.5 * lm[..., 41, :] + 0.5 * lm[..., 3, :])
+    assert (pupil[clean] < cheek[clean]).float().mean() > 0.95
+
+
+def test_face_hard_frames_last_several_frames(faces):
+    flags = _stack(faces[0])["flags"]
+    occ = flags["occluded"]
+    assert not hard_mask(flags)[:, :2].any()  # clean start
+    runs = []
+    for row in occ.tolist():
+        for k, g in itertools.groupby(row):
+            runs.append((k, len(list(g))))
+    lengths = [n for k, n in runs if k]
+    assert len(lengths) > 10 and np.mean(lengths) >= 3.0
+    frames = _stack(faces[0])["frames"]
+    drop = flags["dropped"]
+    dropped = frames[drop]
+    assert drop.any()
+    # a dropped frame is black or structureless noise: no face left in it
+    std = dropped.std(dim=(1, 2, 3))
+    assert ((std < 1e-6) | ((std - 0.289).abs() < 0.02)).all()
+
+
+def test_full_occlusion_hides_the_face_while_it_moves():
+    ds = FaceSequences("train", "ci", n_train=12, seq_len=16, p_occlusion=0.5,
+                       p_full_occlusion=1.0, p_drop=0.0, p_blur=0.0)
+    d = _stack(ds)
+    occ = d["flags"]["occluded"]
+    both = occ[:, 1:] & occ[:, :-1]  # consecutive frames of one occlusion event
+    lm = d["landmarks"]
+    # mean absolute change between frames t and t+1 inside the face's box at frame t
+    diff = torch.zeros(both.shape)
+    for n, t in itertools.product(range(both.shape[0]), range(both.shape[1])):
+        x0, y0 = lm[n, t].min(0).values.long().clamp(0, 63).tolist()
+        x1, y1 = lm[n, t].max(0).values.long().clamp(0, 63).tolist()
+        box = d["frames"][n, t:t + 2, :, y0:y1 + 1, x0:x1 + 1]
+        diff[n, t] = (box[1] - box[0]).abs().mean()
+    moved = (lm[:, 1:] - lm[:, :-1]).norm(dim=-1).mean(-1)
+    assert both.sum() > 20
+    # the image does not change (sensor noise only) although the face moved
+    noise = 0.02 * 2**0.5 * (2 / np.pi) ** 0.5  # E|n1 - n2| for noise_std 0.02
+    assert diff[both].max() < 1.5 * noise and moved[both].mean() > 0.3
+    clean = ~occ[:, 1:] & ~occ[:, :-1]
+    assert diff[clean].mean() > 2 * noise
+
+
+def test_face_task_needs_temporal_context(faces):
+    """TASK-DESIGN CHECK (fixed before any model comparison). On hard frames (occluded or
+    dropped) carrying the last clean frame's TRUE landmarks forward is far better than the
+    best frame-independent guess, the training set's mean shape; on clean frames a constant
+    prediction (the first frame) is bad, so the image must be read."""
+    train, test = _stack(faces[0]), _stack(faces[1])
+    lm, hard = test["landmarks"], hard_mask(test["flags"])
+    mean_shape = train["landmarks"].mean((0, 1)).expand_as(lm)
+    nme_mean = nme(mean_shape, lm, mask=hard).item()
+    nme_causal = nme(causal_reference(lm, hard), lm, mask=hard).item()
+    nme_interp = nme(interpolation_reference(lm, hard), lm, mask=hard).item()
+    assert hard.float().mean() > 0.15
+    assert nme_causal < 0.5 * nme_mean, (nme_causal, nme_mean)
+    assert nme_interp < nme_causal
+    later_clean = ~hard
+    later_clean[:, 0] = False
+    nme_const = nme(lm[:, :1].expand_as(lm), lm, mask=later_clean).item()
+    assert nme_const > 0.15, nme_const
+
+
+def test_face_frames_are_other_faces():
+    fr = FaceFrames("train", "ci", n_train_frames=8)
+    seq = FaceSequences("train", "ci", n_train=2)
+    assert len(fr) == 8 and fr[7]["frame"].shape == (3, 64, 64)
+    assert fr[0]["landmarks"].shape == (68, 2) and fr[0]["flags"]["occluded"].dim() == 0
+    firsts = torch.stack([seq[i]["landmarks"][0] for i in range(2)])
+    assert all(not torch.allclose(fr[i]["landmarks"], f, atol=1.0) for i in range(8)
+               for f in firsts)
+
+
+# ----------------------------------------------------------------------------- gestures
+def _mean_flow(clip):
+    """Mean Farnebäck flow (x, y) of a clip (3, L, H, W), over pixels that move."""
+    grey = [cv2.cvtColor((f.permute(1, 2, 0).numpy() * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+            for f in clip.transpose(0, 1)]
+    flows = np.stack([cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 2, 7, 3, 5, 1.1, 0)
+                      for a, b in zip(grey[:-1], grey[1:], strict=True)])
+    mag = np.linalg.norm(flows, axis=-1)
+    return flows[mag > 0.3].mean(0)
+
+
+def test_gesture_classes_need_the_order():
+    assert 8 <= len(GESTURE_CLASSES) <= 12 and len(set(GESTURE_CLASSES)) == len(GESTURE_CLASSES)
+    assert all(sorted(c) == sorted(DIRECTIONS) for c in GESTURE_CLASSES)  # same bag
+    for t, d in itertools.product(range(4), DIRECTIONS):  # one clip leaves 3 candidates
+        assert sum(c[t] == d for c in GESTURE_CLASSES) == 3
+    for label, c in enumerate(GESTURE_CLASSES):  # permuting the clips changes the label
+        swapped = (c[1], c[0], c[3], c[2])
+        assert gesture_label(swapped) != label
+
+
+def test_gesture_sequences_render_their_strokes():
+    ds = GestureSequences("test", "ci", n_test=12)
+    batch = next(iter(DataLoader(ds, batch_size=12)))
+    assert batch["clips"].shape == (12, 4, 3, 8, 32, 32) and batch["label"].dtype == torch.int64
+    assert sorted(batch["label"].tolist()) == list(range(12))
+    for clips, label in zip(batch["clips"], batch["label"], strict=True):
+        for clip, d in zip(clips, GESTURE_CLASSES[label], strict=True):
+            u, v = _mean_flow(clip)
+            # the direction whose unit vector best matches the measured mean flow
+            assert DIRECTIONS[int(np.argmax([-u, u, -v, v]))] == d
+    # the permuted clips ARE a sequence of another class
+    s = ds[0]
+    perm = s["clips"][[1, 0, 3, 2]]
+    dirs = tuple(GESTURE_CLASSES[int(s["label"])][i] for i in (1, 0, 3, 2))
+    assert gesture_label(dirs) != int(s["label"]) and perm.shape == s["clips"].shape
+
+
+def test_gesture_clips_and_determinism():
+    clips = GestureClips("train", "ci", n_train_clips=8)
+    assert clips[5]["clip"].shape == (3, 8, 32, 32) and int(clips[5]["label"]) == 1
+    again = GestureClips("train", "ci", n_train_clips=8, cache=False)
+    assert torch.equal(clips[5]["clip"], again[5]["clip"])
+    with pytest.raises(ValueError, match="seq_len must be 4"):
+        GestureSequences("train", "ci", seq_len=3)
+
+
+# ----------------------------------------------------------------------------- actions
+@pytest.fixture(scope="module")
+def actions():
+    return _stack(ActionVideos("train", "ci", n_train=48))
+
+
+def _motion_signature(flow):
+    """Per video: mean |u|, mean |v|, fraction of direction reversals of the dominant axis
+    between sampled times."""
+    u, v = flow[:, :, 0::2], flow[:, :, 1::2]
+    au, av = u.abs().mean((1, 2, 3, 4)), v.abs().mean((1, 2, 3, 4))
+    dom = torch.where((au > av)[:, None], u.mean((2, 3, 4)), v.mean((2, 3, 4)))
+    rev = (dom[:, 1:] * dom[:, :-1] < 0).float().mean(1)
+    return au, av, rev
+
+
+def test_action_format(actions):
+    assert actions["rgb"].shape == (48, 4, 3, 64, 64) and actions["flow"].shape[2] == 20
+    assert actions["label"].dtype == torch.int64 and actions["label"].tolist()[:9] == [
+        0, 1, 2, 3, 4, 5, 6, 7, 0]
+    f = ActionFrames("train", "ci", n_train_frames=6)
+    assert len(f) == 6 and f[5]["rgb"].shape == (3, 64, 64) and f[5]["flow"].shape[0] == 20
+    assert not torch.equal(f[0]["rgb"], actions["rgb"][0, 0])
+
+
+def test_action_flow_is_farneback_of_the_motion():
+    """The temporal stream's channels are (x, y) displacements: a horizontal slide shows
+    horizontal flow, a vertical drop vertical flow."""
+    ds = ActionVideos("test", "ci", n_test=8)
+    for i in range(8):
+        s = ds[i]
+        axis = {"sway": 0, "slide": 0, "bob": 1, "drop": 1}[ACTION_CLASSES[i].split("-")[1]]
+        flow = s["flow"].unflatten(1, (10, 2))  # (T, 10, 2, H, W)
+        moving = flow.norm(dim=2) > 0.3
+        main = flow[:, :, axis][moving].abs().mean()
+        other = flow[:, :, 1 - axis][moving].abs().mean()
+        assert main > 1.5 * other, (ACTION_CLASSES[i], main, other)
+
+
+def test_actions_need_both_streams(actions):
+    """TASK-DESIGN CHECK: two classes share appearance and differ only in motion, and
+    two share motion and differ only in appearance."""
+    label = actions["label"]
+    colour = actions["rgb"].mean((1, 3, 4))  # (N, 3)
+    au, av, rev = _motion_signature(actions["flow"])
+
+    def cls(name):
+        return label == ACTION_CLASSES.index(name)
+
+    same_look = ("red-sway", "red-slide")
+    a, b = cls(same_look[0]), cls(same_look[1])
+    assert (colour[a].mean(0) - colour[b].mean(0)).abs().max() < 0.03
+    assert rev[a].mean() - rev[b].mean() > 0.3  # sway reverses, slide does not
+    same_motion = ("yellow-drop", "magenta-drop")
+    a, b = cls(same_motion[0]), cls(same_motion[1])
+    assert (colour[a].mean(0) - colour[b].mean(0)).abs().max() > 0.15
+    # both vertical in every video, never reversing (flow *magnitude* depends a little on
+    # the contrast with the scene, as in real videos)
+    assert rev[a].max() == 0 and rev[b].max() == 0
+    assert (av[a] > 1.5 * au[a]).all() and (av[b] > 1.5 * au[b]).all()
+    for app in range(4):  # every appearance and every motion in exactly two classes
+        assert sum(p[0] == app for p in CLASS_PAIRS) == 2
+        assert sum(p[1] == app for p in CLASS_PAIRS) == 2
