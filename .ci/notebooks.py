@@ -70,20 +70,22 @@ def setup_source() -> str:
     return "\n".join(
         [
             SETUP_MARK,
-            "# In Colab: fetch the book (library, data_samples/, results/) and work inside it;",
-            "# Colab's own PyTorch and plotting libraries are reused. Elsewhere: nothing to do.",
+            "# In Colab: fetch the book (library, data_samples/, results/) and work",
+            "# inside it, reusing Colab's PyTorch. Elsewhere: nothing to do.",
             "import os",
             "import sys",
             "",
-            'if "google.colab" in sys.modules and not os.path.isdir("/content/prernn-book"):',
-            f"    !git clone -q --depth 1 -b {branch} {url} /content/prernn-book",
+            f'REPO, BRANCH = "{url}", "{branch}"',
+            'BOOK = "/content/prernn-book"',
             'if "google.colab" in sys.modules:',
-            '    sys.path.insert(0, "/content/prernn-book")',
-            '    os.chdir("/content/prernn-book/book")',
+            "    if not os.path.isdir(BOOK):",
+            "        !git clone -q --depth 1 -b {BRANCH} {REPO} {BOOK}",
+            "    sys.path.insert(0, BOOK)",
+            '    os.chdir(f"{BOOK}/book")',
             "",
             "from prernn_lite.runtime import current_profile",
             "",
-            'PROFILE = current_profile()  # "ci" (default), "lite" or "full", from $PROFILE',
+            'PROFILE = current_profile()  # "ci" (default), "lite", "full": $PROFILE',
             'print("profile:", PROFILE)',
         ]
     )
@@ -129,7 +131,7 @@ def execute(paths: list[pathlib.Path], profile: str, timeout: int) -> None:
         with record.open() as fh:
             rows = {(r["chapter"], r["profile"]): r for r in csv.DictReader(fh)}
     os.environ["PROFILE"] = profile
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend stores the figures
     for path in paths:
         nb = nbformat.read(path, as_version=4)
         client = NotebookClient(

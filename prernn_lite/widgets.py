@@ -118,9 +118,12 @@ class GridExplorer:
         fig, axes = plt.subplots(
             nrows, ncols, figsize=(w * ncols, h * nrows), squeeze=False, sharex=True, sharey=True
         )
-        for ax, choice in zip(axes.flat, settings, strict=False):
+        for k, (ax, choice) in enumerate(zip(axes.flat, settings, strict=False)):
             self.draw(select(self.table, **choice), ax)
             ax.set_title(self.title(choice), fontsize="medium")
+            ax.label_outer()  # axis labels on the outer panels only
+            if k and ax.get_legend() is not None:
+                ax.get_legend().remove()  # one legend, on the first panel
         for ax in list(axes.flat)[len(settings):]:
             ax.set_visible(False)
         if suptitle:

@@ -66,3 +66,15 @@ def test_static_grid_has_a_panel_per_setting():
     # the panels show the same numbers the widget would
     heights = [p.get_height() for p in fig.axes[3].patches]
     assert heights == [0.22, 0.23]
+
+
+def test_static_grid_keeps_one_legend_and_outer_labels():
+    def lines(rows, ax):
+        ax.plot(rows["seed"], rows["nme"], label="nme")
+        ax.set_xlabel("seed")
+        ax.legend()
+
+    fig = GridExplorer(TABLE, ["cell", "init"], lines).static(ncols=2)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_legend() is not None for ax in visible] == [True, False, False, False]
+    assert [ax.get_xlabel() for ax in visible] == ["", "", "seed", "seed"]
