@@ -1,0 +1,38 @@
+"""The runs behind the book's tables: ``python -m prernn_lite.experiments NAME --profile P``.
+
+Each experiment is a function registered by name (``common.register``) with one settings
+dataclass per profile; it trains its arms over seeds and writes CSV under ``results/``:
+``<name>_<profile>_runs.csv`` (one row per arm and seed), ``..._summary.csv`` (mean, std
+and n over seeds) and, where the paper has the table, ``..._paper.csv`` (side by side).
+Chapters read them with :func:`load_results`.
+
+- ``common``    arms, models, one seeded training run, the registry, CSV helpers
+- ``pretrain``  the lite backbones' frame/clip-level pre-training (``data_samples/weights``)
+- ``faces``     Tables 1 and 2 (and the lr choice) on the face stand-in
+- ``faces_analysis``  initialisation and gating on the face stand-in
+"""
+
+from importlib import import_module
+
+from .common import (
+    EXPERIMENTS,
+    Arm,
+    build_model,
+    load_results,
+    pretrained_backbone,
+    register,
+    results_dir,
+    run_arm,
+    summarize,
+    write_results,
+)
+
+for _module in ("pretrain", "faces", "faces_analysis", "gestures", "actions"):
+    try:
+        import_module(f"{__name__}.{_module}")
+    except ModuleNotFoundError as _err:  # modules written later by other work
+        if _err.name != f"{__name__}.{_module}":
+            raise
+
+__all__ = ["EXPERIMENTS", "Arm", "build_model", "load_results", "pretrained_backbone",
+           "register", "results_dir", "run_arm", "summarize", "write_results"]

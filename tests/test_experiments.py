@@ -1,0 +1,143 @@
+"""The experiments CLI and machinery: errors, CSV schemas, resume, weights, summaries.
+
+Runs use a random (not pre-trained) backbone saved to a temporary ``PRERNN_LITE_SAMPLES``
+folder and tiny sizes, so they test behaviour, never results.
+"""
+
+import dataclasses
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from prernn_lite.experiments import EXPERIMENTS, faces, faces_analysis, pretrained_backbone
+from prernn_lite.experiments.__main__ import main
+from prernn_lite.experiments.common import LITE_BACKBONES, load_results, matched_size, summarize
+
+TINY = dict(profile="ci", seeds=(0,), n_train=4, n_test=3, epoch_scale=0.05,
+            hidden_ratios=(1 / 8,), batch_size=2)
+
+
+@pytest.fixture()
+def samples(tmp_path, monkeypatch):
+    """A samples folder holding random faces weights; results under tmp_path/results."""
+    root = tmp_path / "samples"
+    (root / "weights").mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(LITE_BACKBONES[("faces", "rgb")]().state_dict(), root / "weights" / "faces_rgb.pt")
+    monkeypatch.setenv("PRERNN_LITE_SAMPLES", str(root))
+    monkeypatch.setenv("PRERNN_RESULTS", str(tmp_path / "results"))
+    faces.face_data.cache_clear()
+    yield tmp_path / "results"
+    faces.face_data.cache_clear()
+
+
+def tiny(**changes):
+    return dataclasses.replace(faces.FaceSettings(), **{**TINY, **changes})
+
+
+@pytest.mark.parametrize("argv, valid", [
+    (["nope"], "table1"), (["table1", "--profile", "huge"], "lite"),
+    (["table1", "--cells", "rnn"], "lstm")])
+def test_cli_errors_list_valid_choices(argv, valid, capsys):
+    with pytest.raises(SystemExit) as err:
+        main(argv)
+    assert err.value.code == 2
+    msg = capsys.readouterr().err
+    assert "valid choices" in msg and valid in msg
+
+
+def test_registry_has_the_face_experiments():
+    assert {"pretrain", "table1", "table2", "init", "gating", "face_lr"} <= set(EXPERIMENTS)
+
+
+def test_missing_weights_name_the_pretrain_command(tmp_path, monkeypatch):
+    (tmp_path / "weights").mkdir()
+    monkeypatch.setenv("PRERNN_LITE_SAMPLES", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="experiments pretrain --profile lite"):
+        pretrained_backbone("faces")
+
+
+def test_full_profile_without_data_says_what_to_download(tmp_path):
+    settings = dataclasses.replace(faces.FaceSettings.for_profile("full"),
+                                   data_root=str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="300VW not found under .*download it from"):
+        faces.face_data(settings, "train")
+
+
+def test_summary_mean_std_by_hand():
+    runs = pd.DataFrame({"arm": ["a", "a", "a", "b"], "kind": ["frame"] * 4,
+                         "seed": [0, 1, 2, 0], "nme": [0.1, 0.2, 0.6, 0.5]})
+    s = summarize(runs).set_index("arm")
+    assert s.at["a", "nme_mean"] == pytest.approx(0.3)
+    # sample std: sqrt(((-0.2)^2 + (-0.1)^2 + 0.3^2) / 2) = sqrt(0.07)
+    assert s.at["a", "nme_std"] == pytest.approx(math.sqrt(0.07))
+    assert s.at["a", "n"] == 3 and s.at["b", "n"] == 1 and math.isnan(s.at["b", "nme_std"])
+    assert s.at["a", "kind"] == "frame" and "seed" not in s.columns
+
+
+def test_matched_size_reproduces_the_papers_vgg16_rule():
+    # fc6 25088->4096 and fc7 on 4096-d features: params.matched_hidden_size's LSTM 5762
+    assert matched_size("lstm", [(25088, 4096), (4096, 4096)], 4096)[0] == 5762
+
+
+def test_table1_writes_documented_csvs_and_resume_skips_finished_arms(samples, monkeypatch):
+    settings = tiny(cells=("vrnn",))
+    runs = faces.table1(settings, (0,), samples, resume=True)
+    for kind in ("runs", "summary", "paper"):
+        assert (samples / f"table1_ci_{kind}.csv").is_file()
+    arms = {"frame", "vrnn-trad-32", "vrnn-trad-matched", "vrnn-prernn", "causal_reference",
+            "interpolation_reference"}
+    assert arms == set(runs["arm"])
+    cols = {"arm", "kind", "cell", "hidden_size", "seed", "loss", "nme", "nme_clean",
+            "nme_occluded", "nme_dropped", "nme_blurred", "nme_hard", "seconds", "epochs",
+            "base_lr", "epoch_scale"}
+    assert cols <= set(runs.columns)
+    summary = load_results("table1", "ci", "summary")
+    assert {"arm", "nme_mean", "nme_std", "n"} <= set(summary.columns)
+    paper = load_results("table1", "ci", "paper")
+    assert {"cell", "paper_column", "paper_value", "nme_mean", "paper_rel", "ours_rel"} <= \
+        set(paper.columns)
+    calls = []
+    real = faces.run_arm
+    monkeypatch.setattr(faces, "run_arm", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = faces.table1(settings, (0,), samples, resume=True)
+    assert calls == [] and len(again) == len(runs)
+    faces.table1(settings, (0,), samples, resume=False)
+    assert len(calls) == 4  # --no-resume starts over
+
+
+def test_interrupted_arm_continues_from_its_checkpoint(samples):
+    settings = tiny(cells=("vrnn",), epoch_scale=0.1)  # 3 epochs
+    arm = faces.Arm("vrnn-prernn", cell="vrnn")
+    bb, data = faces.backbone_for(settings), faces.face_data(settings, "train")
+    test, ckpt = faces.face_data(settings, "test"), samples / "ckpt"
+    short = settings.recipe.replace(epochs=1)
+    faces.run_arm(arm, bb, data, test, short, 0, faces.face_loss, faces.face_eval,
+                  checkpoint_dir=ckpt, batch_size=2)
+    _, m, hist = faces.run_arm(arm, bb, data, test, settings.recipe, 0, faces.face_loss,
+                               faces.face_eval, checkpoint_dir=ckpt, batch_size=2)
+    assert hist.epochs_done == 3 and m["epochs"] == 3
+
+
+def test_init_and_gating_write_curves_and_saturation(samples):
+    settings = tiny(cells=("gru",))
+    faces_analysis.init(settings, (0,), samples, resume=True)
+    curves = load_results("init", "ci", "curves")
+    assert {"arm", "seed", "epoch", "lr", "train_loss", "loss", "nme", "nme_hard"} <= \
+        set(curves.columns)
+    assert curves.groupby("arm")["epoch"].min().eq(0).all()
+    faces_analysis.gating(settings, (0,), samples, resume=True)
+    sat = load_results("gating", "ci", "saturation")
+    assert {"arm", "seed", "layer", "gate", "unit", "left", "right"} <= set(sat.columns)
+    assert set(sat["gate"]) == {"r", "z"} and sat[["left", "right"]].sum(axis=1).le(1).all()
+    assert {"sat_left", "sat_right"} <= set(load_results("gating", "ci", "runs").columns)
+
+
+def test_cli_ci_run_writes_csvs_and_timings(samples):
+    assert main(["table2", "--profile", "ci", "--cells", "vrnn", "--out", str(samples)]) == 0
+    assert (samples / "table2_ci_paper.csv").is_file()
+    timings = pd.read_csv(samples / "timings.csv")
+    assert list(timings.columns) == ["experiment", "profile", "seconds"]
+    assert timings.iloc[-1]["experiment"] == "table2"
