@@ -114,32 +114,51 @@ def pre_layer_added_params(
     return weights + (biases if bias else 0)
 
 
+def _layer_sizes(
+    backbone: str, layers: Sequence[str], layer_sizes: Sequence[tuple[int, int]] | None
+) -> list[tuple[int, int]]:
+    """(in, out) of each transformed layer: given explicitly, or looked up by name."""
+    if layer_sizes is not None:
+        sizes = [tuple(pair) for pair in layer_sizes]
+        if not sizes or any(len(p) != 2 or min(p) < 1 for p in sizes):
+            raise ValueError(f"layer_sizes must be (in, out) pairs of positive ints, got {sizes}")
+        return sizes
+    if backbone not in BACKBONE_LAYERS:
+        valid = sorted(BACKBONE_LAYERS)
+        raise ValueError(f"unknown backbone {backbone!r}; expected one of {valid}")
+    table = BACKBONE_LAYERS[backbone]
+    for name in layers:
+        if name not in table:
+            raise ValueError(
+                f"backbone {backbone!r} has no layer {name!r}; valid layers: {sorted(table)}"
+            )
+    return [table[name] for name in layers]
+
+
 def prernn_added_params(
     cell: str,
     backbone: str = "vgg16",
     layers: Sequence[str] = ("fc6", "fc7"),
     mode: str = "gate",
     bias: bool = False,
+    layer_sizes: Sequence[tuple[int, int]] | None = None,
 ) -> int:
     """Parameters PreRNN adds to ``backbone`` when it transforms ``layers``.
 
     ``bias=False`` counts weight matrices only, as the matching in the paper does.
+    ``layer_sizes`` — ``(in, out)`` per transformed layer — replaces the lookup of
+    ``backbone``/``layers``, for backbones not in :data:`BACKBONE_LAYERS` (e.g. the lite
+    CNNs: ``[(1024, 256), (256, 256)]``).
 
     >>> prernn_added_params("lstm") == 3 * 25088 * 4096 + 11 * 4096**2
     True
+    >>> prernn_added_params("vrnn", layer_sizes=[(10, 4), (4, 4)])   # 2 * 4 * 4
+    32
     """
-    if backbone not in BACKBONE_LAYERS:
-        valid = sorted(BACKBONE_LAYERS)
-        raise ValueError(f"unknown backbone {backbone!r}; expected one of {valid}")
-    table = BACKBONE_LAYERS[backbone]
-    total = 0
-    for name in layers:
-        if name not in table:
-            raise ValueError(
-                f"backbone {backbone!r} has no layer {name!r}; valid layers: {sorted(table)}"
-            )
-        total += pre_layer_added_params(cell, *table[name], mode=mode, bias=bias)
-    return total
+    return sum(
+        pre_layer_added_params(cell, f, h, mode=mode, bias=bias)
+        for f, h in _layer_sizes(backbone, layers, layer_sizes)
+    )
 
 
 def solve_hidden_size(
@@ -169,6 +188,7 @@ def matched_hidden_size(
     mode: str = "gate",
     bias: bool = False,
     rounding: str = "nearest",
+    layer_sizes: Sequence[tuple[int, int]] | None = None,
 ) -> int:
     """Hidden size of a traditional RNN with as many parameters as PreRNN adds.
 
@@ -188,6 +208,8 @@ def matched_hidden_size(
     bias : bool
         Count biases on both sides (default False: weight matrices only).
     rounding : {"nearest", "floor", "ceil"}
+    layer_sizes : sequence of (int, int), optional
+        ``(in, out)`` of each transformed layer, instead of ``backbone``/``layers``.
 
     Returns
     -------
@@ -197,11 +219,14 @@ def matched_hidden_size(
 
     >>> [matched_hidden_size(c) for c in ("lstm", "gru", "vrnn")]
     [5762, 5499, 2731]
+    >>> matched_hidden_size("lstm", layer_sizes=[(1024, 256), (256, 256)])  # LiteCNN2d
+    314
     """
     if rounding not in _ROUNDINGS:
         raise ValueError(f"unknown rounding {rounding!r}; expected one of {_ROUNDINGS}")
-    budget = prernn_added_params(cell, backbone, layers, mode=mode, bias=bias)
+    sizes = _layer_sizes(backbone, layers, layer_sizes)
+    budget = prernn_added_params(cell, mode=mode, bias=bias, layer_sizes=sizes)
     if feature_size is None:
-        feature_size = BACKBONE_LAYERS[backbone][layers[-1]][1]
+        feature_size = sizes[-1][1]
     d = solve_hidden_size(budget, cell, feature_size, num_layers, bias=bias)
     return {"nearest": round, "floor": math.floor, "ceil": math.ceil}[rounding](d)

@@ -92,3 +92,16 @@ def test_paper_tables_copy_matches_shared():
         pytest.skip("shared/paper/tables.json not beside this checkout")
     assert paper_tables() == json.loads(shared.read_text())
 
+
+
+def test_custom_layer_sizes_match_the_hand_formula():
+    # a lite backbone: fc6 1024 -> 256, fc7 256 -> 256; LSTM adds 3*256*1024 + 11*256^2
+    sizes = [(1024, 256), (256, 256)]
+    assert params.prernn_added_params("lstm", layer_sizes=sizes) == 3 * 256 * 1024 + 11 * 256**2
+    d = params.matched_hidden_size("lstm", layer_sizes=sizes)
+    budget = 3 * 256 * 1024 + 11 * 256**2
+    # d is the integer whose traditional count (12 d^2 + 4*256 d) is closest to the budget
+    counts = {k: 12 * k * k + 4 * 256 * k for k in (d - 1, d, d + 1)}
+    assert min(counts, key=lambda k: abs(counts[k] - budget)) == d
+    with pytest.raises(ValueError, match="layer_sizes must be"):
+        params.prernn_added_params("lstm", layer_sizes=[(3,)])
