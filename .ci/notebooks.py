@@ -32,10 +32,10 @@ def config() -> dict:
     return yaml.safe_load((ROOT / "_config.yml").read_text())
 
 
-def chapters() -> list[pathlib.Path]:
-    """Notebooks of the table of contents, in reading order."""
+def toc_files() -> list[str]:
+    """Every file of ``_toc.yml`` (root first, no suffix), in reading order."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files: list[str] = []
+    files: list[str] = [toc["root"]]
 
     def walk(node):
         if isinstance(node, dict):
@@ -47,8 +47,13 @@ def chapters() -> list[pathlib.Path]:
             for item in node:
                 walk(item)
 
-    walk(toc)
-    return [ROOT / f"{f}.ipynb" for f in files if (ROOT / f"{f}.ipynb").exists()]
+    walk(toc.get("parts", []))
+    return files
+
+
+def chapters() -> list[pathlib.Path]:
+    """Notebooks of the table of contents, in reading order."""
+    return [ROOT / f"{f}.ipynb" for f in toc_files() if (ROOT / f"{f}.ipynb").exists()]
 
 
 def repo_parts() -> tuple[str, str]:

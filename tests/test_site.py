@@ -16,6 +16,7 @@ where both are required.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pathlib
 import re
@@ -26,7 +27,6 @@ from html.parser import HTMLParser
 from urllib.parse import unquote, urlparse
 
 import pytest
-import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
@@ -34,22 +34,12 @@ SHOTS = ROOT / "_build" / "screenshots"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-def toc_pages() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    pages = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                pages.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", []))
-    return pages
+def _notebook_tools():
+    """``.ci/notebooks.py``, the book tooling that owns the reading of ``_toc.yml``."""
+    spec = importlib.util.spec_from_file_location("notebooks", ROOT / ".ci" / "notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class Page(HTMLParser):
@@ -93,7 +83,7 @@ def chromium() -> str:
     pytest.skip("Chromium not installed (apt-get install chromium)")
 
 
-PAGES = toc_pages()
+PAGES = _notebook_tools().toc_files()
 
 
 @pytest.mark.parametrize("page", PAGES)
