@@ -1,0 +1,118 @@
+"""``table3`` (two-stream actions): CSVs, parameter matching, cross-modality init, errors.
+
+Runs use random-initialised stand-in weights in a temporary ``data_samples`` (so the
+tests do not depend on the committed pre-trained files) and tiny sizes.
+"""
+
+import json
+from importlib import resources
+
+import pandas as pd
+import pytest
+import torch
+
+from prernn_lite.backbones import LiteCNN2d
+from prernn_lite.experiments import actions as A
+from prernn_lite.experiments.common import ID_COLUMNS, LITE_BACKBONES
+from prernn_lite.experiments.pretrain import _cross_modality
+
+
+@pytest.fixture
+def fake_weights(tmp_path, monkeypatch):
+    """Random lite weights in a temporary data_samples folder."""
+    root = tmp_path / "samples"
+    (root / "weights").mkdir(parents=True)
+    for (task, stream), make in LITE_BACKBONES.items():
+        torch.manual_seed(0)
+        torch.save(make().state_dict(), root / "weights" / f"{task}_{stream}.pt")
+    monkeypatch.setenv("PRERNN_LITE_SAMPLES", str(root))
+    return root
+
+
+def test_table3_ci_like_run_writes_documented_csvs(fake_weights, tmp_path):
+    out = tmp_path / "results"
+    s = A.ci_settings(cells=("vrnn", "gru"), n_train=8, n_test=8, epoch_scale=0.01)
+    A.run_table3(s, (0,), out, resume=False)
+    runs = pd.read_csv(out / "table3_ci_runs.csv", keep_default_na=False, na_values=[""])
+    metrics = ["spatial_accuracy", "temporal_accuracy", "fused_accuracy"]
+    assert set(ID_COLUMNS) | set(metrics) | {"column", "seconds"} <= set(runs.columns)
+    # VRNN has no SIH arms (Table 3 leaves them blank); GRU has all five columns
+    assert sorted(runs.loc[runs.cell == "vrnn", "column"]) == sorted(
+        ["prernn_pretrained", "prernn_random", "traditional"])
+    assert len(runs[runs.cell == "gru"]) == 5 and (runs.arm == "frame").sum() == 1
+    assert runs[metrics].apply(lambda c: c.between(0, 1)).all().all()
+    assert (runs.spatial_epochs == 1).all()  # 90 * 0.01 rounds to 1
+    summary = pd.read_csv(out / "table3_ci_summary.csv")
+    assert {"fused_accuracy_mean", "fused_accuracy_std", "n"} <= set(summary.columns)
+    paper = pd.read_csv(out / "table3_ci_paper.csv")
+    table = json.loads(resources.files("prernn_lite").joinpath("paper_tables.json").read_text())
+    t3 = table["table3_ucf101_split1_two_stream_accuracy"]
+    assert len(paper) == 15
+    gru = paper[paper.cell == "gru"].set_index("column")["paper_accuracy"]
+    assert gru.to_dict() == dict(zip(t3["columns"], t3["gru"], strict=True))
+    assert paper.loc[paper.cell == "lstm", "n"].eq(0).all()  # not run: no numbers
+    sizes = pd.read_csv(out / "table3_ci_sizes.csv")
+    assert list(sizes.cell) == ["vrnn", "gru"]
+
+
+def test_matched_hidden_size_is_the_closest_integer_by_brute_force():
+    net = LiteCNN2d(image_size=64, fc_size=32, num_outputs=8)  # fc6 1024 -> 32, fc7 32 -> 32
+    sizes = A.matched_sizes(("lstm", "gru", "vrnn"), net).set_index("cell")
+    F, H = 1024, 32
+    added = {"lstm": 3 * H * F + 4 * H * H + 3 * H * H + 4 * H * H,
+             "gru": 2 * H * F + 3 * H * H + 2 * H * H + 3 * H * H,
+             "vrnn": H * H + H * H}
+    gates = {"lstm": 4, "gru": 3, "vrnn": 1}
+    for cell, budget in added.items():
+        def weights(d, g=gates[cell]):
+            return g * d * (H + d) + g * d * 2 * d  # layer 1 on fc7 (H), layer 2 on d
+        best = min(range(1, 2000), key=lambda d: abs(weights(d) - budget))
+        assert sizes.at[cell, "prernn_added_weights"] == budget
+        assert sizes.at[cell, "hidden_size"] == best
+        assert sizes.at[cell, "traditional_weights"] == weights(best)
+
+
+def test_cross_modality_init_matches_hand_computation(tmp_path):
+    torch.manual_seed(1)
+    rgb = LiteCNN2d(image_size=64, fc_size=16, num_outputs=8)
+    torch.save(rgb.state_dict(), tmp_path / "actions_rgb.pt")
+    flow = LiteCNN2d(in_channels=20, image_size=64, fc_size=16, num_outputs=8)
+    assert _cross_modality(flow, tmp_path / "actions_rgb.pt")
+    w = rgb.features[0].weight
+    hand = (w[:, 0] + w[:, 1] + w[:, 2]) / 3  # (C_out, k, k)
+    for c in range(20):
+        torch.testing.assert_close(flow.features[0].weight[:, c], hand)
+    for name, p in rgb.state_dict().items():
+        if name != "features.0.weight":
+            torch.testing.assert_close(flow.state_dict()[name], p)
+    assert not _cross_modality(flow, tmp_path / "missing.pt")
+
+
+def test_recipe_scaling_follows_the_paper():
+    s = A.Table3Settings(epoch_scale=0.2)
+    spatial, temporal = s.recipe("spatial"), s.recipe("temporal")
+    assert (spatial.epochs, spatial.step_size, spatial.gamma) == (18, 2, 0.5)
+    assert (temporal.epochs, temporal.step_size, temporal.base_lr) == (20, 2, 1e-2)
+    assert spatial.gamma == temporal.gamma == 0.5
+
+
+def test_video_score_averages_time_steps():
+    class Steps(torch.nn.Module):
+        def forward(self, x):
+            return x  # logits = features
+    x = torch.tensor([[[0.0, 3.0], [2.0, 0.0], [2.0, 0.0]]])
+    x2 = torch.tensor([[[0.0, 9.0], [1.0, 0.0], [1.0, 0.0]]])  # mean of the 3 steps, by hand:
+    data = A.FeatureSet(torch.cat([x, x2]), torch.tensor([0, 1]))
+    torch.testing.assert_close(A.video_scores(Steps(), data),
+                               torch.tensor([[4 / 3, 1.0], [2 / 3, 3.0]]))
+
+
+def test_bad_inputs_raise():
+    with pytest.raises(ValueError, match="ci, lite"):
+        A.Table3Settings.for_profile("full")
+    with pytest.raises(ValueError, match="vrnn, lstm, gru"):
+        A.table3_arms(("rnn",), {})
+    with pytest.raises(ValueError, match="spatial, temporal"):
+        A.Table3Settings().recipe("depth")
+    with pytest.raises(ValueError, match=r"\(N, T, F\)"):
+        A.FeatureSet(torch.zeros(4, 8), torch.zeros(4))

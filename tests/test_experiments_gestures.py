@@ -1,0 +1,96 @@
+"""``gesture``: CSVs, the confusion matrix, order references and order-blindness, errors.
+
+Runs use random-initialised stand-in weights in a temporary ``data_samples`` and tiny sizes.
+"""
+
+import pandas as pd
+import pytest
+import torch
+
+from prernn_lite.backbones import LiteCNN3d, make_frame_model, make_recurrent
+from prernn_lite.data.gestures import GESTURE_CLASSES, GestureSequences
+from prernn_lite.experiments import gestures as G
+from prernn_lite.experiments.common import ID_COLUMNS, LITE_BACKBONES, FeatureModel
+
+
+@pytest.fixture
+def fake_weights(tmp_path, monkeypatch):
+    root = tmp_path / "samples"
+    (root / "weights").mkdir(parents=True)
+    for (task, stream), make in LITE_BACKBONES.items():
+        torch.manual_seed(0)
+        torch.save(make().state_dict(), root / "weights" / f"{task}_{stream}.pt")
+    monkeypatch.setenv("PRERNN_LITE_SAMPLES", str(root))
+    return root
+
+
+def test_gesture_ci_like_run_writes_csvs_and_a_consistent_confusion(fake_weights, tmp_path):
+    out, seeds, n_test = tmp_path / "results", (0, 1), 14
+    s = G.ci_settings(cells=("vrnn",), n_train=12, n_test=n_test, max_epochs=1)
+    G.run_gesture(s, seeds, out, resume=False)
+    runs = pd.read_csv(out / "gesture_ci_runs.csv", keep_default_na=False, na_values=[""])
+    assert set(ID_COLUMNS) | {"accuracy", "epochs", "lr", "seconds"} <= set(runs.columns)
+    assert sorted(runs.arm.unique()) == ["clip", "vrnn/prernn", "vrnn/traditional"]
+    assert len(runs) == 3 * len(seeds) and runs.accuracy.between(0, 1).all()
+    summary = pd.read_csv(out / "gesture_ci_summary.csv")
+    assert {"accuracy_mean", "accuracy_std", "n"} <= set(summary.columns)
+    conf = pd.read_csv(out / "gesture_ci_confusion.csv")
+    K = len(GESTURE_CLASSES)
+    pred_cols = [f"pred_{k}" for k in range(K)]
+    assert list(conf.columns) == ["arm", "true", "true_order", *pred_cols]
+    labels = [int(d["label"]) for d in GestureSequences("test", "ci", n_test=n_test)]
+    for arm, m in conf.groupby("arm"):
+        rows = m.set_index("true")[pred_cols].sum(axis=1)
+        assert rows.sum() == n_test * len(seeds)
+        for k in range(K):
+            assert rows[k] == labels.count(k) * len(seeds)
+        # the diagonal over all counts is the seed-averaged accuracy of the runs table
+        acc = sum(m.set_index("true").at[k, f"pred_{k}"] for k in range(K)) / rows.sum()
+        assert acc == pytest.approx(runs.loc[runs.arm == arm, "accuracy"].mean(), abs=1e-5)
+    refs = pd.read_csv(out / "gesture_ci_references.csv").set_index("reference")["accuracy"]
+    assert set(refs.index) == {"chance", "one_clip", "bag"}
+
+
+def test_order_references_by_hand():
+    refs = G.order_references(torch.arange(24) % 12).set_index("reference")["accuracy"]
+    assert refs["chance"] == pytest.approx(1 / 12)
+    assert refs["one_clip"] == pytest.approx(1 / 3)  # each stroke at a place: 3 classes
+    assert refs["bag"] == pytest.approx(1 / 12)      # every class uses every stroke once
+    toy = (("a", "b"), ("b", "a"), ("a", "a"))
+    refs = G.order_references(torch.tensor([0, 0, 1, 2]), toy).set_index("reference")
+    assert refs.at["chance", "accuracy"] == pytest.approx(2 / 4)
+    # place 0: a -> labels 0, 0, 2 (best 2), b -> 1 (1); place 1 likewise: (2 + 1) / 4
+    assert refs.at["one_clip", "accuracy"] == pytest.approx(3 / 4)
+    # bags {a,b}: labels 0,0,1 -> best 2; {a,a}: label 2 -> 1; (2 + 1) / 4
+    assert refs.at["bag", "accuracy"] == pytest.approx(3 / 4)
+
+
+def test_confusion_by_hand_and_errors():
+    m = G.confusion(torch.tensor([0, 1, 1, 2]), torch.tensor([0, 0, 1, 2]), 3)
+    assert m.tolist() == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+    with pytest.raises(ValueError, match="shape"):
+        G.confusion(torch.tensor([0, 1]), torch.tensor([0]), 3)
+
+
+def test_clip_model_is_blind_to_order_and_prernn_is_not():
+    torch.manual_seed(0)
+    net = G.with_new_head(LiteCNN3d(clip_len=4, image_size=8, fc_size=16, num_outputs=4), 12, 0)
+    assert net.fc8.out_features == 12
+    clip = FeatureModel(make_frame_model(net)).eval()
+    pre = FeatureModel(make_recurrent(net, cell="gru", hh_init="uniform")).eval()
+    x = torch.randn(2, 4, net.fc6.in_features)
+    flipped = x.flip(1)
+    with torch.no_grad():
+        torch.testing.assert_close(G.sequence_scores(clip, x), G.sequence_scores(clip, flipped))
+        torch.testing.assert_close(G.sequence_scores(clip, x), clip(x).sum(1) / 4)
+        assert not torch.allclose(G.sequence_scores(pre, x), G.sequence_scores(pre, flipped))
+        torch.testing.assert_close(G.sequence_scores(pre, x), pre(x)[:, 3])
+
+
+def test_settings_and_errors():
+    r = G.GestureSettings(epoch_scale=0.1, max_epochs=40).recipe()
+    assert (r.patience, r.epochs, r.base_lr, r.gamma, r.stop_lr) == (4, 40, 3e-3, 0.1, 3e-7)
+    with pytest.raises(ValueError, match="ci, lite"):
+        G.GestureSettings.for_profile("full")
+    with pytest.raises(ValueError, match="vrnn, lstm, gru"):
+        G.gesture_arms(("transformer",), {})
