@@ -4,6 +4,7 @@
     python .ci/notebooks.py check                # exit 1 if a chapter is out of sync
     python .ci/notebooks.py execute [NB ...]     # run chapters (PROFILE=ci), store outputs,
                                                  # record wall times in results/runtimes.csv
+    python .ci/notebooks.py readme               # README's run-time tables from the CSVs
 
 A chapter is a notebook listed in ``_toc.yml``. Its first cell is markdown starting with
 the chapter title, followed by the badge line; its first code cell is the setup cell
@@ -161,6 +162,36 @@ def execute(paths: list[pathlib.Path], profile: str, timeout: int) -> None:
         writer.writerows(sorted(rows.values(), key=lambda r: (r["chapter"], r["profile"])))
 
 
+README_START, README_END = "<!-- run-times:start -->", "<!-- run-times:end -->"
+
+
+def latest_rows(path: pathlib.Path, key: tuple[str, ...]) -> list[dict]:
+    """Rows of a CSV, the last one for each ``key`` (later runs replace earlier ones)."""
+    if not path.exists():
+        return []
+    with path.open() as fh:
+        rows = {tuple(r[k] for k in key): r for r in csv.DictReader(fh)}
+    return sorted(rows.values(), key=lambda r: tuple(r[k] for k in key))
+
+
+def run_time_tables() -> str:
+    """Markdown tables of the experiments' and chapters' wall times, from results/*.csv."""
+    lines = ["| experiment | profile | seconds |", "|---|---|---:|"]
+    for r in latest_rows(ROOT / "results" / "timings.csv", ("experiment", "profile")):
+        lines.append(f"| `{r['experiment']}` | {r['profile']} | {float(r['seconds']):.0f} |")
+    lines += ["", "| chapter | profile | seconds |", "|---|---|---:|"]
+    for r in latest_rows(ROOT / "results" / "runtimes.csv", ("chapter", "profile")):
+        lines.append(f"| `{r['chapter']}` | {r['profile']} | {r['seconds']} |")
+    return "\n".join(lines)
+
+
+def readme_with_run_times() -> str:
+    text = (ROOT / "README.md").read_text()
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    return f"{head}{README_START}\n{run_time_tables()}\n{README_END}{tail}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -168,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("sync")
     sub.add_parser("check")
+    sub.add_parser("readme")
     run = sub.add_parser("execute")
     run.add_argument("notebooks", nargs="*", type=pathlib.Path)
     run.add_argument("--profile", default="ci", choices=("ci", "lite", "full"))
@@ -176,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sync":
         for path in chapters():
             nbformat.write(synced(nbformat.read(path, as_version=4), path), path)
+        return 0
+    if args.command == "readme":
+        (ROOT / "README.md").write_text(readme_with_run_times())
         return 0
     if args.command == "check":
         problems = out_of_sync()

@@ -36,3 +36,14 @@ def test_ruff_clean():
         pytest.skip("ruff is not installed (it comes with the [test] extra)")
     result = subprocess.run([ruff, "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_readme_run_times_come_from_the_csvs():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("notebooks", ROOT / ".ci" / "notebooks.py")
+    tools = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tools)
+    assert (ROOT / "README.md").read_text() == tools.readme_with_run_times(), (
+        "README run times differ from results/*.csv: run python .ci/notebooks.py readme"
+    )
