@@ -15,18 +15,7 @@ Shared: ``video`` (OpenCV frames), ``augment`` (one draw per sequence), ``metric
 from .actions import ACTION_CLASSES, ActionFrames, ActionVideos
 from .augment import IBUG_FLIP_PERM, AugmentConfig, SequenceAugment, augment_video
 from .faces import FaceFrames, FaceSequences
-from .flow import (
-    FarnebackSettings,
-    compute_flow,
-    flow_info,
-    flow_method,
-    flow_to_color,
-    load_flow,
-    save_flow,
-    stack_flow,
-)
 from .gestures import DIRECTIONS, GESTURE_CLASSES, GestureClips, GestureSequences
-from .manifest import ManifestReport, samples_dir, verify_manifest, write_manifest
 from .metrics import (
     accuracy,
     causal_reference,
@@ -41,6 +30,24 @@ from .pts import pixels_to_pts, pts_to_pixels, read_pts, write_pts
 from .ucf101 import UCF101Videos, read_class_index, read_split, segment_starts
 from .video import count_frames, read_frames, resize_frames, write_video
 from .vw300 import FaceCrop, VW300Sequences, crop_and_resize, face_box, vw300_videos
+
+# ``flow`` and ``manifest`` are also command-line tools (``python -m prernn_lite.data.flow``);
+# importing them lazily keeps ``runpy`` from finding them already imported.
+_LAZY = {
+    "flow": ("FarnebackSettings", "compute_flow", "flow_info", "flow_method", "flow_to_color",
+             "load_flow", "save_flow", "stack_flow"),
+    "manifest": ("ManifestReport", "samples_dir", "verify_manifest", "write_manifest"),
+}
+
+
+def __getattr__(name: str):
+    for module, names in _LAZY.items():
+        if name in names:
+            from importlib import import_module
+
+            return getattr(import_module(f"{__name__}.{module}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ACTION_CLASSES", "DIRECTIONS", "GESTURE_CLASSES", "IBUG_FLIP_PERM",

@@ -63,8 +63,15 @@ def rng_state(generators: Iterable[torch.Generator] = ()) -> dict:
     }
 
 
-def set_rng_state(state: dict, generators: Iterable[torch.Generator] = ()) -> None:
-    """Restore what :func:`rng_state` returned (same generators, same order)."""
+def set_rng_state(
+    state: dict, generators: Iterable[torch.Generator] = (), strict: bool = True
+) -> None:
+    """Restore what :func:`rng_state` returned (same generators, same order).
+
+    With ``strict=False`` a different number of generators (a run resumed with another
+    number of processes, whose samplers differ anyway) leaves the generators as they are
+    instead of raising; the Python, NumPy and torch streams are still restored.
+    """
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     n = state["numpy"]
@@ -75,6 +82,8 @@ def set_rng_state(state: dict, generators: Iterable[torch.Generator] = ()) -> No
         torch.cuda.set_rng_state_all(state["cuda"])
     generators = list(generators)
     if len(generators) != len(state["generators"]):
+        if not strict:
+            return
         raise ValueError(f"checkpoint holds {len(state['generators'])} DataLoader generator "
                          f"state(s) but {len(generators)} generator(s) were given")
     for g, s in zip(generators, state["generators"], strict=True):

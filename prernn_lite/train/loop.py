@@ -333,5 +333,5 @@ def _resume(path, raw, opt, sched, scaler, recipe, gens, info) -> History:
     if len(rngs) != info.world_size:
         warnings.warn(f"{path} was written by {len(rngs)} process(es), resuming with "
                       f"{info.world_size}: random streams will differ", stacklevel=3)
-    set_rng_state(rngs[info.rank % len(rngs)], gens)
+    set_rng_state(rngs[info.rank % len(rngs)], gens, strict=len(rngs) == info.world_size)
     return History(**ckpt["history"])
