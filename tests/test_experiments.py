@@ -13,10 +13,18 @@ import torch
 
 from prernn_lite.experiments import EXPERIMENTS, faces, faces_analysis, pretrained_backbone
 from prernn_lite.experiments.__main__ import main
-from prernn_lite.experiments.common import LITE_BACKBONES, load_results, matched_size, summarize
+from prernn_lite.experiments.common import (
+    LITE_BACKBONES,
+    FeatureModel,
+    build_model,
+    load_results,
+    matched_size,
+    summarize,
+)
+from prernn_lite.train import seed_everything
 
 TINY = dict(profile="ci", seeds=(0,), n_train=4, n_test=3, epoch_scale=0.05,
-            hidden_ratios=(1 / 8,), batch_size=2)
+            hidden_ratios=(1 / 8,), batch_size=2, lrs=(1e-3, 1e-2))
 
 
 @pytest.fixture()
@@ -88,12 +96,18 @@ def test_table1_writes_documented_csvs_and_resume_skips_finished_arms(samples, m
     for kind in ("runs", "summary", "paper"):
         assert (samples / f"table1_ci_{kind}.csv").is_file()
     arms = {"frame", "vrnn-trad-32", "vrnn-trad-matched", "vrnn-prernn", "causal_reference",
-            "interpolation_reference"}
+            "interpolation_reference", "mean_shape_reference"}
     assert arms == set(runs["arm"])
     cols = {"arm", "kind", "cell", "hidden_size", "seed", "loss", "nme", "nme_clean",
             "nme_occluded", "nme_dropped", "nme_blurred", "nme_hard", "seconds", "epochs",
-            "base_lr", "epoch_scale"}
+            "base_lr", "epoch_scale", "lr_family"}
     assert cols <= set(runs.columns)
+    grid = load_results("table1", "ci", "lr")
+    assert set(grid["lr_family"]) == {"frame", "vrnn-trad", "vrnn-pretrained"}
+    assert grid.groupby("lr_family")["chosen"].sum().eq(1).all()
+    chosen = grid[grid["chosen"]].set_index("lr_family")["base_lr"]
+    trained = runs[runs["kind"] != "reference"]
+    assert (trained["base_lr"] == trained["lr_family"].map(chosen)).all()
     summary = load_results("table1", "ci", "summary")
     assert {"arm", "nme_mean", "nme_std", "n"} <= set(summary.columns)
     paper = load_results("table1", "ci", "paper")
@@ -106,6 +120,38 @@ def test_table1_writes_documented_csvs_and_resume_skips_finished_arms(samples, m
     assert calls == [] and len(again) == len(runs)
     faces.table1(settings, (0,), samples, resume=False)
     assert len(calls) == 4  # --no-resume starts over
+
+
+def test_landmark_loss_by_hand():
+    pred = torch.zeros(1, 1, 68, 2)
+    target = torch.zeros(1, 1, 68, 2)
+    target[0, 0, 0] = torch.tensor([3.0, 4.0])  # one landmark 5 away, the rest exact
+    assert faces.landmark_loss(pred.flatten(2), target).item() == pytest.approx(5.0)
+    target = target.repeat(2, 3, 1, 1)
+    target[1] *= 2  # second sequence: 10 per frame; mean over 6 frames = 7.5
+    assert faces.landmark_loss(torch.zeros(2, 3, 136), target).item() == pytest.approx(7.5)
+
+
+def test_choose_lr_takes_the_smallest_within_tolerance_and_skips_diverged():
+    rows = pd.DataFrame({"base_lr": [1e-4, 1e-3, 1e-2, 1e-1],
+                         "nme": [0.30, 0.2015, 0.20, float("nan")]})
+    assert faces_analysis.choose_lr(rows) == 1e-3
+    assert faces_analysis.choose_lr(rows, tolerance=0.0) == 1e-2
+
+
+def test_fresh_traditional_layers_learn(samples):
+    """A new 2-layer RNN + head on fc7 must cut its loss well below where it starts."""
+    settings = tiny(n_train=16, epoch_scale=0.2, batch_size=4)  # 6 epochs
+    arm = faces.Arm("lstm-trad-32", "traditional", "lstm", hidden_size=32)
+    train, bb = faces.face_data(settings, "train"), faces.backbone_for(settings)
+    loader = torch.utils.data.DataLoader(train, batch_size=64)
+    seed_everything(0)  # run_arm's start: the same weights
+    with torch.no_grad():
+        start = faces.face_eval(FeatureModel(build_model(arm, bb, freeze_trunk=True)).eval(),
+                                loader)["loss"]
+    _, end, _ = faces.run_arm(arm, bb, train, train, settings.recipe_at(1e-2), 0,
+                              faces.face_loss, faces.face_eval, batch_size=4)
+    assert end["loss"] < 0.5 * start
 
 
 def test_interrupted_arm_continues_from_its_checkpoint(samples):

@@ -260,12 +260,25 @@ def result_path(out_dir: Path, name: str, profile: str, kind: str) -> Path:
 
 def load_results(name: str, profile: str, kind: str = "summary",
                  out_dir: str | Path | None = None) -> pd.DataFrame:
-    """Read one result CSV for the book; the error names the command that writes it."""
-    check_choice("result kind", kind, RESULT_KINDS + ("curves", "saturation"))
-    path = result_path(Path(out_dir) if out_dir else results_dir(), name, profile, kind)
+    """Read ``<name>_<profile>_<kind>.csv`` for the book.
+
+    ``kind``: ``runs``, ``summary``, ``paper`` or one of the extra tables some experiments
+    write (``curves``, ``saturation``, ``lr``, ``sizes``, ``references``, ``confusion``,
+    ``predictions``). An unknown kind is a ``ValueError`` listing the kinds; a missing file
+    a ``FileNotFoundError`` naming the kinds on disk for ``name``/``profile`` and the
+    command that writes them.
+    """
+    kinds = RESULT_KINDS + ("curves", "saturation", "lr", "sizes", "references", "confusion",
+                            "predictions")
+    check_choice("result kind", kind, kinds)
+    folder = Path(out_dir) if out_dir else results_dir()
+    path = result_path(folder, name, profile, kind)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found; write it with `python -m "
-                                f"prernn_lite.experiments {name} --profile {profile}`")
+        found = [k for k in kinds if result_path(folder, name, profile, k).is_file()]
+        raise FileNotFoundError(
+            f"{path} not found; kinds on disk for {name!r} {profile!r}: "
+            f"{', '.join(found) or 'none'} (valid kinds: {', '.join(kinds)}); write them "
+            f"with `python -m prernn_lite.experiments {name} --profile {profile}`")
     return pd.read_csv(path, keep_default_na=False, na_values=[""])
 
 

@@ -1,22 +1,8 @@
 """Sequential face alignment on the face stand-in: the paper's Tables 1 and 2.
 
-Every arm starts from the pre-trained lite ``LiteCNN2d`` (``pretrain``) and is trained on
-``FaceSequences`` with the paper's face recipe (SGD, momentum 0.9, weight decay 5e-4, lr
-halved after 1/3 of training and then every 1/6) ``scaled`` to the profile's epochs:
-x0.25 in ``lite`` (30 -> 8 epochs, halved after epochs 3, 4, 5, 6, 7: a budget of about
-15 CPU-minutes for the four face experiments), x0.1 in ``ci`` (3 epochs). The base lr is
-not the paper's 1e-4 (VGG16 on 300VW): it was chosen once, on the **frame-level model
-only**, by the ``face_lr`` experiment (lrs 1e-4 .. 0.3, 3 seeds, validation sequences drawn with
-another data seed, never the test set; rule: the smallest lr within 1 % of the best mean
-validation NME), and then used for every arm: 0.1 (``results/face_lr_lite_summary.csv``).
-The grid first stopped at 3e-2, its best point; it was extended once upwards.
-
-Targets are landmarks normalised as in ``pretrain`` (image centre 0, edges about +-1);
-the loss is their MSE; the metric is NME (``metrics.nme``, outer eye corners), overall
-and split by frame condition: clean (no flag), occluded, dropped, blurred, and hard
-(occluded or dropped). Two rows are references built from the fine-tuned frame model's
-test predictions: carried forward over hard frames (causal) and interpolated between
-clean frames (non-causal); both know which frames are hard, the models do not.
+Settings, data, loss (the paper's: summed Euclidean landmark distance), metrics (NME),
+references (mean shape, causal, interpolation) and the lr rule (a fixed grid per arm
+family, chosen on validation sequences) are in ``faces_common`` and re-exported here.
 
 In ``ci``/``lite`` the trunk is frozen and its features cached (``common``); fc6, fc7,
 the recurrent layers and the head are fine-tuned, on one CPU thread (these small models
@@ -26,109 +12,57 @@ run several times faster on one thread than on two busy ones). No augmentation i
 
 - ``table1``: traditional VRNN/LSTM/GRU (2 layers on fc7) over hidden sizes fc/16 .. 2fc
   and the parameter-matched size, vs PreRNN on fc6+fc7 (other gates: copies of W_xy, the
-  paper; and zero-started gates, the alternative).
-- ``table2``: PreRNN on fc6 / fc7 / fc6+fc7 / fc6+fc7 + a random third layer.
+  paper; and zero-started gates, the alternative). The sweep sizes use the lr chosen for
+  the matched size; in ``lite`` the largest size (512 = 2 fc) runs with the first seed
+  only (``one_seed_sizes``: it costs as much as the rest of its cell's sweep).
+- ``table2``: PreRNN on fc6 / fc7 / fc6+fc7 / fc6+fc7 + a random third layer (all with
+  the lr of the fc6+fc7 PreRNN of their cell).
 - ``init`` and ``gating`` live in ``faces_analysis``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import pandas as pd
 import torch
-import torch.nn.functional as F
-from torch import nn
 
-from ..data.metrics import causal_reference, hard_mask, interpolation_reference, nme
 from ..paper import paper_tables
-from ..train import get_recipe, scaled
 from .common import (
     CELLS,
     Arm,
     append_row,
-    check_choice,
     done_runs,
-    matched_size,
-    pretrained_backbone,
     register,
     result_path,
     run_arm,
     summarize,
     write_results,
 )
+from .faces_common import (  # noqa: F401  (re-exported: the face API lives here too)
+    CONDITIONS,
+    FaceSettings,
+    backbone_for,
+    face_data,
+    face_eval,
+    face_loss,
+    landmark_loss,
+    lite_matched,
+    lr_family,
+    mean_shape,
+    nme_by_condition,
+    predict,
+    references,
+    shared_checkpoint,
+    train_arm,
+    tune_lrs,
+)
 from .pretrain import normalise_landmarks
 
-CONDITIONS = ("clean", "occluded", "dropped", "blurred", "hard")
 VW300_URL = "https://ibug.doc.ic.ac.uk/resources/300-VW/"
 
 
-@dataclass(frozen=True)
-class FaceSettings:
-    """Settings of the face experiments; ``None`` sizes = the data profile's own."""
-
-    profile: str = "lite"
-    seeds: tuple[int, ...] = (0, 1, 2)
-    cells: tuple[str, ...] = CELLS
-    n_train: int | None = None
-    n_test: int | None = None
-    data_seed: int = 0
-    epoch_scale: float = 0.25
-    base_lr: float = 0.1
-    batch_size: int = 16
-    hidden_ratios: tuple[float, ...] = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2)
-    cache_trunk: bool = True
-    data_root: str | None = None
-    lrs: tuple[float, ...] = (1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
-    threads: int | None = 1
-
-    @classmethod
-    def for_profile(cls, profile: str) -> FaceSettings:
-        check_choice("profile", profile, ("ci", "lite", "full"))
-        if profile == "ci":
-            return cls(profile="ci", seeds=(0,), epoch_scale=0.1, hidden_ratios=(1 / 8, 1),
-                       lrs=(1e-3, 1e-2))
-        if profile == "full":
-            return cls(profile="full", seeds=(0, 1, 2), epoch_scale=1.0, cache_trunk=False,
-                       batch_size=8, threads=None)
-        return cls()
-
-    @property
-    def recipe(self):
-        return scaled(get_recipe("face", base_lr=self.base_lr), self.epoch_scale)
-
-
-# --- data -------------------------------------------------------------------------------
-@cache
-def face_data(settings: FaceSettings, split: str, seed_offset: int = 0) -> list[dict]:
-    """Samples ``{"x", "y", "flags"}``: ``x`` trunk features (cached) or frames."""
-    from ..data.faces import FaceSequences
-
-    if settings.profile == "full":
-        return _vw300(settings, split)
-    n = settings.n_train if split == "train" else settings.n_test
-    key = "n_train" if split == "train" else "n_test"
-    ds = FaceSequences(split, settings.profile, seed=settings.data_seed + seed_offset,
-                       **({key: n} if n else {}))
-    backbone = pretrained_backbone("faces")
-    out = []
-    for i in range(0, len(ds), 32):
-        items = [ds[j] for j in range(i, min(i + 32, len(ds)))]
-        frames = torch.stack([s["frames"] for s in items])               # (n, T, 3, S, S)
-        x = _features(backbone, frames) if settings.cache_trunk else frames
-        for k, s in enumerate(items):
-            out.append({"x": x[k], "y": normalise_landmarks(s["landmarks"], frames.shape[-1]),
-                        "flags": s["flags"]})
-    return out
-
-
-def _features(backbone: nn.Module, frames: torch.Tensor) -> torch.Tensor:
-    from .common import trunk_features
-    return trunk_features(backbone, frames)
-
-
+# --- 300VW (full profile) ---------------------------------------------------------------
 def _vw300(settings: FaceSettings, split: str) -> list:
     """300VW windows for the full profile (a clear error without the data)."""
     from ..data.vw300 import VW300Sequences
@@ -162,116 +96,47 @@ class _Normalised(torch.utils.data.Dataset):
                 "flags": s["flags"]}
 
 
-def backbone_for(settings: FaceSettings) -> nn.Module:
-    """The pre-trained backbone: the lite weights; or (full) ImageNet VGG16 with a new
-    136-output head, first fine-tuned frame by frame on 300VW (our ``pretrain`` there,
-    stored under ``results/checkpoints/faces_full_frame.pt`` and reused)."""
-    if settings.profile != "full":
-        return pretrained_backbone("faces")
-    from torchvision.models import VGG16_Weights
-
-    from ..backbones import vgg16
-    from .common import results_dir
-    model = vgg16(weights=VGG16_Weights.IMAGENET1K_V1)
-    model.classifier[6] = nn.Linear(4096, 136)
-    path = results_dir() / "checkpoints" / "faces_full_frame.pt"
-    if path.is_file():
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return model
-    frame, _, _ = run_arm(Arm("frame", "frame"), model, face_data(settings, "train"),
-                          face_data(settings, "test"), settings.recipe, 0, face_loss,
-                          face_eval, batch_size=settings.batch_size, cached=False,
-                          checkpoint_dir=path.with_suffix(""))
-    torch.save(frame.model.state_dict(), path)
-    return frame.model.cpu()
-
-
-# --- loss and metrics -------------------------------------------------------------------
-def face_loss(model: nn.Module, batch: dict) -> torch.Tensor:
-    """MSE of normalised landmarks."""
-    return F.mse_loss(model(batch["x"]), batch["y"].flatten(2))
-
-
-def nme_by_condition(pred: torch.Tensor, target: torch.Tensor, flags: dict) -> dict:
-    """NME overall and per condition; ``pred``/``target`` ``(N, T, 68, 2)``."""
-    per = nme(pred, target, reduction="none")                               # (N, T)
-    masks = {"clean": ~(flags["occluded"] | flags["dropped"] | flags["blurred"]),
-             "occluded": flags["occluded"], "dropped": flags["dropped"],
-             "blurred": flags["blurred"], "hard": hard_mask(flags)}
-    out = {"nme": per.mean().item()}
-    for c in CONDITIONS:
-        out[f"nme_{c}"] = per[masks[c]].mean().item() if masks[c].any() else float("nan")
-    return out
-
-
-def predict(model: nn.Module, loader) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    """Predictions, targets ``(N, T, 68, 2)`` and flags over a loader."""
-    device = next(model.parameters()).device
-    preds, ys, flags = [], [], {}
-    for b in loader:
-        preds.append(model(b["x"].to(device)).cpu().view(*b["y"].shape))
-        ys.append(b["y"])
-        for k, v in b["flags"].items():
-            flags.setdefault(k, []).append(v)
-    return torch.cat(preds), torch.cat(ys), {k: torch.cat(v).bool() for k, v in flags.items()}
-
-
-def face_eval(model: nn.Module, loader) -> dict[str, float]:
-    """Test loss (MSE) and NME by condition."""
-    pred, y, flags = predict(model, loader)
-    return {"loss": F.mse_loss(pred, y).item(), **nme_by_condition(pred, y, flags)}
-
-
-def references(model: nn.Module, test: list[dict]) -> list[dict]:
-    """Causal and interpolation reference rows from the frame model's predictions."""
-    loader = torch.utils.data.DataLoader(test, batch_size=64)
-    with torch.no_grad():
-        pred, y, flags = predict(model.eval(), loader)
-    rows = []
-    for name, fn in (("causal_reference", causal_reference),
-                     ("interpolation_reference", interpolation_reference)):
-        rows.append({"arm": name, "kind": "reference", "loss": F.mse_loss(fn(pred, flags), y)
-                     .item(), **nme_by_condition(fn(pred, flags), y, flags)})
-    return rows
-
-
 # --- running arms -----------------------------------------------------------------------
 def run_arms(name: str, arms: list[Arm], settings: FaceSettings, seeds, out_dir: Path,
              resume: bool, after=None) -> pd.DataFrame:
-    """Train every arm x seed not yet in the runs CSV; ``after(arm, seed, model, hist)``
-    may return extra rows (dicts) to append. Returns the runs table."""
+    """Choose each family's lr (``tune_lrs``; grid rows to ``<name>_<p>_lr.csv``), then
+    train every arm x seed not yet in the runs CSV; ``after(arm, seed, model, hist)`` may
+    return extra rows (dicts) to append. Returns the runs table."""
     if settings.threads:
         torch.set_num_threads(settings.threads)
     runs_path = result_path(out_dir, name, settings.profile, "runs")
     done = done_runs(runs_path, resume)
     finished = set(zip(done["arm"].astype(str), done["seed"].astype(int), strict=True))
-    backbone = backbone_for(settings)
+    lrs, grid = tune_lrs(arms, settings, out_dir)
+    grid.to_csv(result_path(out_dir, name, settings.profile, "lr"), index=False,
+                float_format="%.6g")
     train, test = face_data(settings, "train"), face_data(settings, "test")
-    recipe = settings.recipe
     for seed in seeds:
         for arm in arms:
-            if (arm.name, seed) in finished:
+            if (arm.name, seed) in finished or (
+                    arm.kind == "traditional" and arm.hidden_size in settings.one_seed_sizes
+                    and seed != seeds[0]):
                 continue
-            ckpt = Path(out_dir) / "checkpoints" / f"{name}_{settings.profile}" / \
-                f"{arm.name}_s{seed}"
+            lr, recipe = lrs[lr_family(arm)], settings.recipe_at(lrs[lr_family(arm)])
+            ckpt = (Path(out_dir) / "checkpoints" / f"{name}_{settings.profile}" /
+                    f"{arm.name}_s{seed}") if name == "init" else \
+                shared_checkpoint(out_dir, settings, arm, lr, seed)
+            base = {**arm.describe(), "seed": seed, "lr_family": lr_family(arm),
+                    "base_lr": lr}
             try:
-                model, metrics, hist = run_arm(
-                    arm, backbone, train, test, recipe, seed, face_loss, face_eval,
-                    batch_size=settings.batch_size, cached=settings.cache_trunk,
-                    checkpoint_dir=ckpt, resume=resume, curves=name == "init")
+                model, metrics, hist = train_arm(arm, settings, lr, seed, test, ckpt, resume,
+                                                 curves=name == "init", runner=run_arm)
             except FloatingPointError as err:  # kept as a result, not hidden
                 print(f"  {arm.name} seed {seed} diverged: {err}", flush=True)
-                append_row(runs_path, {**arm.describe(), "seed": seed, "nme": float("nan"),
-                                       "status": "diverged", "base_lr": recipe.base_lr})
+                append_row(runs_path, {**base, "nme": float("nan"), "status": "diverged"})
                 continue
-            row = {**arm.describe(), "seed": seed, **metrics, "base_lr": recipe.base_lr,
-                   "epoch_scale": recipe.epoch_scale, "status": "ok"}
-            append_row(runs_path, row)
-            print(f"  {arm.name:<28} seed {seed}: nme {metrics['nme']:.4f} "
+            append_row(runs_path, {**base, **metrics, "epoch_scale": recipe.epoch_scale,
+                                   "status": "ok"})
+            print(f"  {arm.name:<28} seed {seed}: lr {lr:g} nme {metrics['nme']:.4f} "
                   f"({metrics['seconds']:.1f} s)", flush=True)
             extra = list(after(arm, seed, model, hist) if after else [])
             if arm.kind == "frame":
-                extra += references(model, test)
+                extra += references(model, test, train)
             for r in extra:
                 if "arm" in r and "seed" not in r:
                     append_row(runs_path, {**r, "seed": seed})
@@ -280,11 +145,6 @@ def run_arms(name: str, arms: list[Arm], settings: FaceSettings, seeds, out_dir:
 
 def hidden_sizes(settings: FaceSettings, fc: int = 256) -> list[int]:
     return [max(1, round(r * fc)) for r in settings.hidden_ratios]
-
-
-def lite_matched(cell: str, fc_in: int = 1024, fc: int = 256) -> tuple[int, float]:
-    """Parameter-matched traditional size for the lite backbone (fc6 1024->256, fc7)."""
-    return matched_size(cell, [(fc_in, fc), (fc, fc)], feature_size=fc)
 
 
 def table1_arms(settings: FaceSettings) -> list[Arm]:

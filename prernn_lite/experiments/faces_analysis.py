@@ -1,7 +1,8 @@
 """Initialisation and gating on the face stand-in (the book's chapters 4 and 5).
 
-Same data, backbone, recipe and lr as ``faces`` (see there); every arm is a PreRNN on
-fc6+fc7 unless said otherwise.
+Same data, backbone, recipe, loss and lr rule as ``faces`` (``faces_common``); every arm
+is a PreRNN on fc6+fc7 unless said otherwise. Random-``W_xy`` arms are families of their
+own (``lstm-gate-copy-random``, ...), tuned like the pre-trained ones.
 
 - ``init``: pre-trained vs random ``W_xy`` (the paper's Table 3 ablation) for each cell,
   crossed with how the other gates start: copies of ``W_xy`` (the paper's supplementary)
@@ -16,8 +17,9 @@ fc6+fc7 unless said otherwise.
   ``gating_<p>_saturation.csv`` for the first seed (``arm, seed, layer, gate, unit,
   left, right``; 3 decimals), and its means over units to the runs CSV for every seed.
 
-- ``face_lr``: the base lr of every face experiment, chosen on the frame-level model
-  only (see ``faces``): ``face_lr_<p>_summary.csv`` marks the ``chosen`` one.
+- ``face_lr``: the lr grid of every family of the four face experiments (validation
+  sequences, first seed; ``faces_common``): ``face_lr_<p>_summary.csv`` marks the
+  ``chosen`` lr of each family. Running it first lets the others reuse its runs.
 
 Paper side by side (``init_<p>_paper.csv``): Table 3 (UCF101 two-stream accuracy, higher
 is better) against our NME (lower is better): only orderings compare.
@@ -25,6 +27,7 @@ is better) against our NME (lower is better): only orderings compare.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -32,26 +35,25 @@ import torch
 
 from ..gates import saturation
 from ..paper import paper_tables
-from ..train import get_recipe, scaled, seed_everything
+from ..train import seed_everything
 from .common import (
     Arm,
     FeatureModel,
     append_row,
     build_model,
-    done_runs,
     register,
     result_path,
-    run_arm,
     summarize,
     write_results,
 )
-from .faces import (
+from .faces import run_arms, table1_arms, table2_arms
+from .faces_common import (  # noqa: F401  (choose_lr re-exported)
     FaceSettings,
     backbone_for,
+    choose_lr,
     face_data,
     face_eval,
-    face_loss,
-    run_arms,
+    tune_lrs,
 )
 
 INITS = ("pretrained", "random")
@@ -170,36 +172,18 @@ def gating(settings: FaceSettings, seeds, out_dir: Path, resume: bool) -> pd.Dat
 
 @register("face_lr", FaceSettings.for_profile)
 def face_lr(settings: FaceSettings, seeds, out_dir: Path, resume: bool) -> pd.DataFrame:
-    """Choose the base lr on the frame-level model only, on validation sequences."""
+    """The lr grid of every face arm family, on validation sequences (``faces_common``)."""
     if settings.threads:
         torch.set_num_threads(settings.threads)
-    runs_path = result_path(out_dir, "face_lr", settings.profile, "runs")
-    done = done_runs(runs_path, resume)
-    backbone = backbone_for(settings)
-    train = face_data(settings, "train")
-    val = face_data(settings, "test", 1)  # independent of the test set (data seed + 1)
-    for seed in seeds:
-        for lr in settings.lrs:
-            arm = Arm(f"frame-lr{lr:g}", "frame")
-            if ((done["arm"] == arm.name) & (done["seed"] == seed)).any():
-                continue
-            recipe = scaled(get_recipe("face", base_lr=lr), settings.epoch_scale)
-            _, m, _ = run_arm(arm, backbone, train, val, recipe, seed, face_loss, face_eval,
-                              batch_size=settings.batch_size, cached=settings.cache_trunk)
-            append_row(runs_path, {**arm.describe(), "seed": seed, "base_lr": lr,
-                                   "split": "validation (data seed +1)", **m})
-            print(f"  lr {lr:g} seed {seed}: val nme {m['nme']:.4f}", flush=True)
-    runs = pd.read_csv(runs_path, keep_default_na=False, na_values=[""])
+    settings = settings if not seeds else replace(settings, seeds=tuple(seeds))
+    path = result_path(out_dir, "face_lr", settings.profile, "runs")
+    if not resume and path.is_file():
+        path.unlink()
+    arms = (table1_arms(settings) + table2_arms(settings) + init_arms(settings)
+            + gating_arms(settings))
+    _, grid = tune_lrs(arms, settings, out_dir, resume)
+    runs = pd.read_csv(path, keep_default_na=False, na_values=[""])
     write_results(runs, "face_lr", settings.profile, out_dir)
-    summary = summarize(runs)
-    summary["chosen"] = summary["base_lr"] == choose_lr(summary)
-    summary.to_csv(result_path(out_dir, "face_lr", settings.profile, "summary"), index=False,
-                   float_format="%.6g")
+    grid.to_csv(result_path(out_dir, "face_lr", settings.profile, "summary"), index=False,
+                float_format="%.6g")
     return runs
-
-
-def choose_lr(summary: pd.DataFrame, tolerance: float = 0.01) -> float:
-    """The smallest lr whose mean validation NME is within ``tolerance`` of the best."""
-    best = summary["nme_mean"].min()
-    ok = summary[summary["nme_mean"] <= best * (1 + tolerance)]
-    return float(ok["base_lr"].min())
