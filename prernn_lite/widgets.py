@@ -104,7 +104,12 @@ class GridExplorer:
         """One figure for one setting (what the widget shows)."""
         choice = {**self.choices, **choices}
         fig, ax = plt.subplots(figsize=self.figsize)
-        self.draw(self.select(**choice), ax)
+        rows = self.select(**choice)
+        if len(rows):
+            self.draw(rows, ax)
+        else:  # a combination of control values the table has no results for
+            ax.text(0.5, 0.5, "no results for this setting", ha="center", va="center")
+            ax.set_axis_off()
         ax.set_title(self.title(choice))
         fig.tight_layout()
         return fig

@@ -249,3 +249,14 @@ def test_lite_fc_sizes_follow_the_documented_formula():
         LiteCNN3d(clip_len=6)
     parts = dissect(lite3d())
     assert [layer.path for layer in parts.layers.values()] == ["fc6", "fc7"]
+
+
+def test_sequence_model_lists_its_cells_in_order():
+    from prernn_lite.backbones import LiteCNN2d, make_recurrent
+    from prernn_lite.cells import LSTM, PreLSTM
+
+    cnn = LiteCNN2d(image_size=32, fc_size=16, num_outputs=4)
+    model = make_recurrent(cnn, layers=("fc6", "fc7"), cell="lstm", extra_layers=1)
+    cells = model.cells()
+    assert list(cells) == ["fc6", "fc7", "extra"]
+    assert isinstance(cells["fc6"], PreLSTM) and isinstance(cells["extra"], LSTM)

@@ -78,3 +78,11 @@ def test_static_grid_keeps_one_legend_and_outer_labels():
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_legend() is not None for ax in visible] == [True, False, False, False]
     assert [ax.get_xlabel() for ax in visible] == ["", "", "seed", "seed"]
+
+
+def test_render_of_an_empty_combination_says_so():
+    table = TABLE[~((TABLE.cell == "gru") & (TABLE.init == "random"))]
+    drawn = []
+    ex = GridExplorer(table, ["cell", "init"], lambda rows, ax: drawn.append(len(rows)))
+    fig = ex.render(cell="gru", init="random")
+    assert drawn == [] and fig.axes[0].texts[0].get_text() == "no results for this setting"

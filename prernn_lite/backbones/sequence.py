@@ -164,6 +164,10 @@ class SequenceModel(nn.Module):
         out = per_frame(self.head, z)                                   # (N, T, num_outputs)
         return (out, gates) if return_gates else out
 
+    def cells(self) -> dict[str, nn.Module]:
+        """The recurrent layers by name (``"fc6"``, ``"fc7"``, ``"extra"``, ...), in order."""
+        return {s.name: s.cell for s in self.stages if hasattr(s, "cell")}
+
     def extra_repr(self) -> str:
         return f"backbone={self.name!r}, input={self.spec.describe()}"
 
