@@ -218,6 +218,66 @@ def test_gesture_sequences_render_their_strokes():
     assert gesture_label(dirs) != int(s["label"]) and perm.shape == s["clips"].shape
 
 
+def _hand_track(clips):
+    """Hand position (x, y) in every frame, measured from the pixels alone.
+
+    The hand is skin-coloured (red well above blue), the background grey (red = blue up
+    to noise), so ``max(R - B - 0.15, 0)`` is a hand mask and its centroid is where the
+    hand is. ``clips``: (N, T, 3, L, H, W) -> (N, T, L, 2).
+    """
+    w = (clips[:, :, 0] - clips[:, :, 2] - 0.15).clamp(min=0)           # (N, T, L, H, W)
+    g = torch.arange(clips.shape[-1], dtype=torch.float64)
+    mass = w.sum((-1, -2), dtype=torch.float64)
+    x = (w * g).sum((-1, -2), dtype=torch.float64) / mass
+    y = (w * g[:, None]).sum((-1, -2), dtype=torch.float64) / mass
+    return torch.stack([x, y], -1).numpy()
+
+
+def _f_statistic(groups):
+    """One-way ANOVA F (between-group over within-group mean square) of 1-D samples."""
+    n, k = sum(len(g) for g in groups), len(groups)
+    grand = np.concatenate(groups).mean()
+    between = sum(len(g) * (g.mean() - grand) ** 2 for g in groups) / (k - 1)
+    within = sum(((g - g.mean()) ** 2).sum() for g in groups) / (n - k)
+    return between / within
+
+
+def test_gesture_clip_reveals_its_stroke_not_its_place_in_the_order():
+    """Given its position t and its direction d, a clip looks the same in every class.
+
+    Each (t, d) is shared by 3 classes; if the hand's place in clip t depended on the
+    other strokes (a path that carries on from stroke to stroke), the clip alone would
+    tell these 3 classes apart and a bag of clips would beat the one-clip ceiling (1/3).
+    For each (t, d) and each axis, a one-way ANOVA F over the 3 classes of the measured
+    hand position; without a dependence F ~ F(2, m - 3) (m sequences in the group), so
+    the mean of the 32 F values is E[F] = d2 / (d2 - 2) with sd sqrt(Var[F] / 32); allow 4
+    sd. (Grouping by t alone would not show it: averaged over the classes the old path
+    placement was symmetric; the dependence is on the class given (t, d).)
+    The path-continuing generator gave a mean F of 4-5 here, this one about 1.
+    """
+    n = 240                                                  # 20 sequences per class
+    ds = GestureSequences("test", "ci", n_test=n)
+    items = [ds[i] for i in range(n)]
+    track = _hand_track(torch.stack([d["clips"] for d in items]))
+    pos = track.mean(2)                                      # (N, T, 2): where, per clip
+    labels = np.array([int(d["label"]) for d in items])
+    # the measurement works: the hand moves the stroke's way, by several pixels
+    moves = track[:, :, -1] - track[:, :, 0]                 # (N, T, 2)
+    strokes = np.array([GESTURE_CLASSES[k] for k in labels])  # (N, T)
+    for d, (axis, sign) in zip(DIRECTIONS, ((0, -1), (0, 1), (1, -1), (1, 1)), strict=True):
+        assert sign * moves[strokes == d][:, axis].mean() > 1.5
+    fs = []
+    for t, d in itertools.product(range(4), DIRECTIONS):
+        classes = [k for k, c in enumerate(GESTURE_CLASSES) if c[t] == d]
+        for axis in range(2):
+            fs.append(_f_statistic([pos[labels == k, t, axis] for k in classes]))
+    m = n // len(GESTURE_CLASSES) * 3
+    d1, d2 = 2, m - 3
+    mean_f = d2 / (d2 - 2)
+    var_f = 2 * d2 ** 2 * (d1 + d2 - 2) / (d1 * (d2 - 2) ** 2 * (d2 - 4))
+    assert np.mean(fs) < mean_f + 4 * np.sqrt(var_f / len(fs)), (np.mean(fs), max(fs))
+
+
 def test_gesture_clips_and_determinism():
     clips = GestureClips("train", "ci", n_train_clips=8)
     assert clips[5]["clip"].shape == (3, 8, 32, 32) and int(clips[5]["label"]) == 1

@@ -10,7 +10,7 @@ import torch
 from prernn_lite.backbones import LiteCNN3d, make_frame_model, make_recurrent
 from prernn_lite.data.gestures import GESTURE_CLASSES, GestureSequences
 from prernn_lite.experiments import gestures as G
-from prernn_lite.experiments.common import ID_COLUMNS, LITE_BACKBONES, FeatureModel
+from prernn_lite.experiments.common import ID_COLUMNS, LITE_BACKBONES, FeatureModel, load_results
 
 
 @pytest.fixture
@@ -49,6 +49,21 @@ def test_gesture_ci_like_run_writes_csvs_and_a_consistent_confusion(fake_weights
         assert acc == pytest.approx(runs.loc[runs.arm == arm, "accuracy"].mean(), abs=1e-5)
     refs = pd.read_csv(out / "gesture_ci_references.csv").set_index("reference")["accuracy"]
     assert set(refs.index) == {"chance", "one_clip", "bag"}
+    # the book reads every table the experiment writes through load_results
+    for kind in ("runs", "summary", "sizes", "references", "confusion", "predictions"):
+        pd.testing.assert_frame_equal(
+            load_results("gesture", "ci", kind, out_dir=out),
+            pd.read_csv(out / f"gesture_ci_{kind}.csv", keep_default_na=False, na_values=[""]))
+    assert len(load_results("gesture", "ci", "predictions", out)) == 3 * len(seeds) * n_test
+    with pytest.raises(ValueError, match="valid choices: runs, summary, paper, .*predictions"):
+        load_results("gesture", "ci", "confusions", out)
+    # a missing file names what is on disk for that experiment and the command
+    with pytest.raises(FileNotFoundError, match=r"on disk for 'gesture' 'ci': runs, summary, "
+                       r"sizes, references, confusion, predictions \(valid kinds: .*lr.*"
+                       r"experiments gesture --profile ci"):
+        load_results("gesture", "ci", "paper", out)
+    with pytest.raises(FileNotFoundError, match="on disk for 'gesture' 'lite': none"):
+        load_results("gesture", "lite", "lr", out)
 
 
 def test_order_references_by_hand():

@@ -6,6 +6,9 @@ strokes. Every class uses each direction exactly once, so the bag of strokes tel
 nothing; the 12 classes are the even permutations of (left, right, up, down), which puts
 each direction at each position in exactly 3 classes: one clip narrows 12 classes to 3,
 and the clips must be read in order. Swapping two pairs of clips gives another class.
+Each stroke is placed independently of the others (the hand does not carry on from where
+the last stroke ended), so a clip's content depends on its own direction only, never on
+its position in the sequence.
 
 The clip-level task used to pre-train a 3-D CNN (:class:`GestureClips`) is the direction
 of the stroke inside one clip, so the clip CNN learns motion features but cannot solve
@@ -68,12 +71,17 @@ def make_strokes(rng: np.random.Generator, prof: GestureProfile,
     # within a clip the hand eases in and out: progress 0 -> 1 over L frames
     ease = 0.5 - 0.5 * np.cos(np.pi * np.arange(1, L + 1) / L)  # (L,)
     steps = _STEP[directions] * lengths[:, None]  # (T, 2)
-    starts = np.concatenate([np.zeros((1, 2)), np.cumsum(steps, 0)[:-1]])  # (T, 2)
-    path = (starts[:, None] + ease[None, :, None] * steps[:, None]).reshape(T * L, 2)  # offsets
+    # Each stroke is placed on its own: its midpoint is uniform in the square that keeps a
+    # stroke of its length inside the frame (margin for the hand) whatever its direction.
+    # The same distribution for every direction and every position in the sequence, so a
+    # clip reveals its own stroke and nothing about the strokes before it (a path that
+    # carried on from the previous stroke would leak the order through the hand's place).
     margin = 7.0 * px
-    lo, hi = margin - path.min(0), S - 1 - margin - path.max(0)
-    start = lo + rng.random(2) * np.maximum(hi - lo, 0.0)
-    centre = start + path + rng.normal(0, prof.jitter_px * px, path.shape)  # (F, 2)
+    half = lengths[:, None] / 2  # (T, 1)
+    lo, hi = margin + half, S - 1 - margin - half
+    mid = lo + rng.random((T, 2)) * np.maximum(hi - lo, 0.0)  # (T, 2)
+    path = (mid[:, None] + (ease[None, :, None] - 0.5) * steps[:, None]).reshape(T * L, 2)
+    centre = path + rng.normal(0, prof.jitter_px * px, path.shape)  # (F, 2)
 
     angle = rng.uniform(-0.4, 0.4)  # fingers point up, tilted
     up = np.array([np.sin(angle), -np.cos(angle)])
