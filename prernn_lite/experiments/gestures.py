@@ -18,9 +18,11 @@ own, of its hidden size). A sequence model's score is its last step (only then h
 seen the whole order); the clip model's is the mean over clips; each arm is trained with
 cross-entropy on the score it is evaluated by. :func:`order_references` computes from the
 test labels what chance, one clip (direction and position known) and the bag of strokes
-allow. Recipe: the paper's gesture plateau rule (SGD, lr 3e-3, /10 after ``patience``
-epochs without a new best training loss, stop at 3e-7), patience ``scaled`` with the
-epochs, plus an epoch cap (the paper gives none); lr fixed a priori (the paper's).
+allow; the clip model scores every clip without its position, and a clip shows only its
+own stroke (``data.gestures``), so ``bag`` (1/12) bounds it. Recipe: the paper's gesture
+plateau rule (SGD, lr 3e-3, /10 after ``patience`` epochs without a new best training
+loss, stop at 3e-7), patience ``scaled`` with the epochs, plus an epoch cap (the paper
+gives none); lr fixed a priori (the paper's).
 """
 
 from __future__ import annotations
