@@ -13,20 +13,8 @@ import torch
 
 from prernn_lite.backbones import LiteCNN2d
 from prernn_lite.experiments import actions as A
-from prernn_lite.experiments.common import ID_COLUMNS, LITE_BACKBONES
+from prernn_lite.experiments.common import ID_COLUMNS
 from prernn_lite.experiments.pretrain import _cross_modality
-
-
-@pytest.fixture
-def fake_weights(tmp_path, monkeypatch):
-    """Random lite weights in a temporary data_samples folder."""
-    root = tmp_path / "samples"
-    (root / "weights").mkdir(parents=True)
-    for (task, stream), make in LITE_BACKBONES.items():
-        torch.manual_seed(0)
-        torch.save(make().state_dict(), root / "weights" / f"{task}_{stream}.pt")
-    monkeypatch.setenv("PRERNN_LITE_SAMPLES", str(root))
-    return root
 
 
 def test_table3_ci_like_run_writes_documented_csvs(fake_weights, tmp_path):

@@ -10,18 +10,7 @@ import torch
 from prernn_lite.backbones import LiteCNN3d, make_frame_model, make_recurrent
 from prernn_lite.data.gestures import GESTURE_CLASSES, GestureSequences
 from prernn_lite.experiments import gestures as G
-from prernn_lite.experiments.common import ID_COLUMNS, LITE_BACKBONES, FeatureModel, load_results
-
-
-@pytest.fixture
-def fake_weights(tmp_path, monkeypatch):
-    root = tmp_path / "samples"
-    (root / "weights").mkdir(parents=True)
-    for (task, stream), make in LITE_BACKBONES.items():
-        torch.manual_seed(0)
-        torch.save(make().state_dict(), root / "weights" / f"{task}_{stream}.pt")
-    monkeypatch.setenv("PRERNN_LITE_SAMPLES", str(root))
-    return root
+from prernn_lite.experiments.common import ID_COLUMNS, FeatureModel, load_results
 
 
 def test_gesture_ci_like_run_writes_csvs_and_a_consistent_confusion(fake_weights, tmp_path):
