@@ -12,8 +12,8 @@ Chapters read them with :func:`load_results`.
 - ``faces_analysis``  initialisation and gating on the face stand-in
 """
 
-from importlib import import_module
-
+# importing the experiment modules registers their experiments
+from . import actions, faces, faces_analysis, gestures, pretrain  # noqa: F401
 from .common import (
     EXPERIMENTS,
     Arm,
@@ -26,13 +26,6 @@ from .common import (
     summarize,
     write_results,
 )
-
-for _module in ("pretrain", "faces", "faces_analysis", "gestures", "actions"):
-    try:
-        import_module(f"{__name__}.{_module}")
-    except ModuleNotFoundError as _err:  # modules written later by other work
-        if _err.name != f"{__name__}.{_module}":
-            raise
 
 __all__ = ["EXPERIMENTS", "Arm", "build_model", "load_results", "pretrained_backbone",
            "register", "results_dir", "run_arm", "summarize", "write_results"]
