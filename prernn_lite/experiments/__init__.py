@@ -12,8 +12,8 @@ Chapters read them with :func:`load_results`.
 - ``faces_analysis``  initialisation and gating on the face stand-in
 """
 
-# importing the experiment modules registers their experiments
-from . import actions, faces, faces_analysis, gestures, pretrain  # noqa: F401
+from importlib import import_module
+
 from .common import (
     EXPERIMENTS,
     Arm,
@@ -26,6 +26,10 @@ from .common import (
     summarize,
     write_results,
 )
+
+# importing the experiment modules registers their experiments, in this (listing) order
+for _module in ("pretrain", "faces", "faces_analysis", "gestures", "actions"):
+    import_module(f"{__name__}.{_module}")
 
 __all__ = ["EXPERIMENTS", "Arm", "build_model", "load_results", "pretrained_backbone",
            "register", "results_dir", "run_arm", "summarize", "write_results"]
