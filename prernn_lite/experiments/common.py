@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,12 +99,25 @@ class Arm:
             check_choice("cell", self.cell, CELLS)
 
     def describe(self) -> dict[str, Any]:
-        """The identifying columns of a result row."""
+        """The identifying columns of a result row; settings that do not apply to the
+        arm's kind are blank ("" or ``None``), so a traditional arm records no PreRNN
+        start and a PreRNN no hidden size of its own.
+
+        >>> Arm("t", "traditional", "gru", hidden_size=64).describe()["init"]
+        ''
+        >>> Arm("p", cell="gru").describe()["hidden_size"] is None
+        True
+        """
         d = {"arm": self.name, **asdict(self)}
         d.pop("name")
         d["layers"] = "+".join(self.layers)
+        if self.kind != "prernn":  # only a PreRNN has these settings: leave them blank
+            d.update(mode="", init="", other_init="", layers="", extra_layers=None,
+                     hh_init="", gate_bias=None)
+        if self.kind == "prernn":  # its hidden sizes are the layers' own
+            d.update(hidden_size=None, num_layers=None)
         if self.kind == "frame":
-            d.update(cell="", mode="", init="", other_init="", layers="", hh_init="")
+            d.update(cell="", hidden_size=None, num_layers=None)
         return d
 
 
@@ -189,7 +203,8 @@ def matched_size(cell: str, layer_shapes: Sequence[tuple[int, int]], feature_siz
 def run_arm(arm: Arm, backbone: nn.Module, train_set: Any, test_set: Any, recipe: Recipe,
             seed: int, loss_fn: Callable, evaluate: Callable[[nn.Module, Iterable], dict],
             *, batch_size: int = 16, cached: bool = True, checkpoint_dir: Path | None = None,
-            resume: bool = True, curves: bool = False
+            resume: bool = True, curves: bool = False, num_workers: int = 0,
+            device: str | None = None
             ) -> tuple[nn.Module, dict[str, float], Any]:
     """Build, train (``fit``) and evaluate one arm with one seed.
 
@@ -197,6 +212,9 @@ def run_arm(arm: Arm, backbone: nn.Module, train_set: Any, test_set: Any, recipe
     features when ``cached``); ``loss_fn(model, batch)`` and ``evaluate(model, loader)``
     are the task's. The seed fixes the new weights (heads, random ``W_xy``, extra layers),
     dropout and data order. With ``curves`` ``evaluate`` also runs after every epoch.
+    ``num_workers`` loads batches in that many processes (decoding videos at full
+    scale); ``device`` defaults to the CPU when ``cached`` (small models), else "auto"
+    (the GPU when there is one).
 
     Returns
     -------
@@ -208,12 +226,15 @@ def run_arm(arm: Arm, backbone: nn.Module, train_set: Any, test_set: Any, recipe
     if cached:
         model = FeatureModel(model)
     gen = torch.Generator().manual_seed(seed)
-    train = DataLoader(train_set, batch_size=batch_size, shuffle=True, generator=gen)
-    test = DataLoader(test_set, batch_size=64)
+    train = DataLoader(train_set, batch_size=batch_size, shuffle=True, generator=gen,
+                       num_workers=num_workers)
+    test = DataLoader(test_set, batch_size=64 if cached else batch_size,
+                      num_workers=num_workers)
     start = time.perf_counter()
     hist = fit(model, train, loss_fn, recipe.replace(seed=seed), val_loader=test if curves
                else None, eval_fn=evaluate if curves else None, checkpoint_dir=checkpoint_dir,
-               resume=resume, device="cpu" if cached else "auto", progress=False)
+               resume=resume, device=device or ("cpu" if cached else "auto"),
+               progress=not cached)
     model.eval()
     with torch.no_grad():
         metrics = dict(evaluate(model, test))
@@ -279,7 +300,27 @@ def load_results(name: str, profile: str, kind: str = "summary",
             f"{path} not found; kinds on disk for {name!r} {profile!r}: "
             f"{', '.join(found) or 'none'} (valid kinds: {', '.join(kinds)}); write them "
             f"with `python -m prernn_lite.experiments {name} --profile {profile}`")
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    return read_results_csv(path)
+
+
+#: Text columns of the results: an empty cell there is an empty string, not NaN.
+TEXT_COLUMNS = ("arm", "kind", "cell", "mode", "init", "other_init", "layers", "hh_init",
+                "column", "status", "lr_family", "split", "stop_reason", "task", "stream",
+                "reference", "meaning", "paper_column", "file", "optimizer")
+
+
+def read_results_csv(path: str | Path) -> pd.DataFrame:
+    """A results CSV: empty numeric cells are NaN, empty text cells stay ``""``.
+
+    Text columns are those of :data:`TEXT_COLUMNS` and every non-numeric column, so a
+    blank setting (e.g. a frame arm's ``cell``) reads back as written.
+    """
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    for col in frame.columns:
+        if col in TEXT_COLUMNS or frame[col].dtype == object:
+            if not pd.api.types.is_bool_dtype(frame[col]):
+                frame[col] = frame[col].astype(object).where(frame[col].notna(), "")
+    return frame
 
 
 def metric_columns(runs: pd.DataFrame) -> list[str]:
@@ -322,8 +363,33 @@ def write_results(runs: pd.DataFrame, name: str, profile: str, out_dir: Path,
 
 
 def append_row(path: Path, row: dict[str, Any]) -> None:
-    """Append one row to a CSV (header written with the first row)."""
+    """Append one row to a CSV (header written with the first row).
+
+    Processes appending to the same file (``--jobs``) take turns through a lock file.
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path):
+        _append_row(path, row)
+
+
+@contextmanager
+def _locked(path: Path):
+    """An exclusive ``flock`` on ``path.lock`` (POSIX; no lock where ``fcntl`` is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _append_row(path: Path, row: dict[str, Any]) -> None:
     frame = pd.DataFrame([row])
     if path.is_file():
         header = list(pd.read_csv(path, nrows=0).columns)
@@ -339,7 +405,7 @@ def done_runs(path: Path, resume: bool) -> pd.DataFrame:
     """Rows already in ``path`` (resume), or none (the file is removed without resume)."""
     if path.is_file() and not resume:
         path.unlink()
-    return pd.read_csv(path, keep_default_na=False, na_values=[""]) if path.is_file() \
+    return read_results_csv(path) if path.is_file() \
         else pd.DataFrame(columns=["arm", "seed"])
 
 
