@@ -13,7 +13,7 @@ import torch
 
 from prernn_lite.backbones import LiteCNN2d
 from prernn_lite.experiments import actions as A
-from prernn_lite.experiments.common import ID_COLUMNS
+from prernn_lite.experiments.common import ID_COLUMNS, read_results_csv
 from prernn_lite.experiments.pretrain import _cross_modality
 
 
@@ -21,7 +21,7 @@ def test_table3_ci_like_run_writes_documented_csvs(fake_weights, tmp_path):
     out = tmp_path / "results"
     s = A.ci_settings(cells=("vrnn", "gru"), n_train=8, n_test=8, epoch_scale=0.01)
     A.run_table3(s, (0,), out, resume=False)
-    runs = pd.read_csv(out / "table3_ci_runs.csv", keep_default_na=False, na_values=[""])
+    runs = read_results_csv(out / "table3_ci_runs.csv")
     metrics = ["spatial_accuracy", "temporal_accuracy", "fused_accuracy"]
     assert set(ID_COLUMNS) | set(metrics) | {"column", "seconds"} <= set(runs.columns)
     # VRNN has no SIH arms (Table 3 leaves them blank); GRU has all five columns
@@ -96,8 +96,8 @@ def test_video_score_averages_time_steps():
 
 
 def test_bad_inputs_raise():
-    with pytest.raises(ValueError, match="ci, lite"):
-        A.Table3Settings.for_profile("full")
+    with pytest.raises(ValueError, match="ci, lite, full"):
+        A.Table3Settings.for_profile("gpu")
     with pytest.raises(ValueError, match="vrnn, lstm, gru"):
         A.table3_arms(("rnn",), {})
     with pytest.raises(ValueError, match="spatial, temporal"):

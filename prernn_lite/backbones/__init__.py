@@ -13,6 +13,8 @@ their CPU-sized twins, and turns any of them into a sequence model:
 - ``sequence`` the sequence model: trunk per frame, stages along time, head per step
 - ``build``    ``make_recurrent`` (PreRNN), ``make_baseline`` (traditional RNN on fc7)
                and ``make_frame_model`` (the frame-level reference)
+- ``cross``    ``cross_modality``: a copy whose first conv reads optical-flow stacks,
+               started from the RGB filters (the two-stream temporal network)
 
 >>> import torch
 >>> cnn = LiteCNN2d(image_size=32, fc_size=64, num_outputs=10).eval()
@@ -24,6 +26,7 @@ True
 
 from .anatomy import FrameSpec, dissect
 from .build import make_baseline, make_frame_model, make_recurrent
+from .cross import cross_modality
 from .lite import LiteCNN2d, LiteCNN3d
 from .sequence import FrameModel, SequenceModel
 from .weights import load_state_dict_file
@@ -37,6 +40,7 @@ __all__ = [
     "LiteCNN3d",
     "SequenceModel",
     "c3d",
+    "cross_modality",
     "dissect",
     "load_state_dict_file",
     "make_baseline",

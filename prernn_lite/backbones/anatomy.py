@@ -4,8 +4,9 @@
 into the same parts: a convolutional **trunk** applied to one frame (or clip) at a time,
 the named feed-forward **layers** the paper transforms (``fc6``, ``fc7``), each with the
 modules that follow it in the original network (ReLU, dropout), and the **head** (fc8).
-This module does the cutting and knows each backbone's input shape, so that a wrong
-layer name lists the valid ones and a wrong input names the expected shape.
+This module does the cutting and knows each backbone's input shape (the channels are
+the first conv's: 20 for a ``cross_modality`` flow net), so that a wrong layer name lists
+the valid ones and a wrong input names the expected shape.
 
 ResNet50 has no fc6/fc7: its 2048-d layers are ``layer4[-1].conv3`` (``"conv"``) and the
 pooled feature (``"pool"``); ``sequence.py`` builds those two forms.
@@ -139,7 +140,8 @@ def _vgg(model: torchvision.models.VGG) -> Anatomy:
     fc7 = _require(c[3], nn.Linear, "VGG16", "fc7", "classifier[3]")
     return Anatomy(
         name="VGG16",
-        spec=FrameSpec("VGG16", ("C", "H", "W"), (3, None, None), min_size=32),
+        spec=FrameSpec("VGG16", ("C", "H", "W"), (model.features[0].in_channels, None, None),
+                       min_size=32),
         trunk=nn.Sequential(model.features, model.avgpool, nn.Flatten(1)),
         layers={"fc6": Layer(fc6, "classifier[0]", c[1], c[2]),
                 "fc7": Layer(fc7, "classifier[3]", c[4], c[5])},
@@ -177,7 +179,8 @@ def _resnet(model: torchvision.models.ResNet) -> Anatomy:
                           m.layer4, m.avgpool, nn.Flatten(1))
     return Anatomy(
         name="ResNet50",
-        spec=FrameSpec("ResNet50", ("C", "H", "W"), (3, None, None), min_size=32),
+        spec=FrameSpec("ResNet50", ("C", "H", "W"), (m.conv1.in_channels, None, None),
+                       min_size=32),
         trunk=trunk, head=m.fc, model=model,
         layers={"conv": Layer(conv3, "layer4[-1].conv3"),
                 "pool": Layer(nn.Identity(), "avgpool output (2048-d; no layer produces it)")},

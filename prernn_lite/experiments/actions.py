@@ -1,4 +1,4 @@
-"""Table 3 on the action stand-in: two streams, PreRNN against traditional RNNs.
+"""Table 3, two-stream actions: PreRNN against traditional RNNs (stand-in, or UCF101).
 
 The paper's Table 3 (UCF101 split 1) trains every recurrent model twice, a *spatial*
 stream on RGB frames and a *temporal* stream on stacks of 10 optical-flow fields (20
@@ -24,19 +24,29 @@ model only (``table3_lr``, :func:`choose_lr`: new validation videos, ties to the
 rate; ``results/table3_lite_lr.csv``): spatial 1e-2 (the paper's 3e-4 was 2 validation
 videos behind), temporal the paper's 1e-2 (every rate tied); ``ci`` uses the same. The
 trunk is frozen and its features are cached (``common``), so there is no augmentation.
+
+**Full profile** (``--profile full --data-root ROOT``: UCF101 split 1 on a GPU): the
+same settings, arms, matched sizes and fusion, with an ImageNet ResNet50 (or VGG16)
+fine-tuned end to end on decoded videos; :mod:`~prernn_lite.experiments.actions_full`
+holds that path and documents every choice the paper leaves open (``run_table3``
+hands it over). ``table3_lr`` refuses ``full``: it uses the paper's rates.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..backbones import dissect
 from ..data.actions import ActionVideos
 from ..data.metrics import accuracy, late_fusion
 from ..data.profiles import make_profile
@@ -50,6 +60,7 @@ from .common import (
     done_runs,
     matched_size,
     pretrained_backbone,
+    read_results_csv,
     register,
     result_path,
     run_arm,
@@ -65,6 +76,9 @@ _INPUT = {"spatial": "rgb", "temporal": "flow"}
 _RECIPE = {"spatial": "action_spatial", "temporal": "action_temporal"}
 #: learning rates tried by :func:`choose_lr` (on the frame model only)
 LR_GRID = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
+#: backbones of the full profile (``actions_full``), and the layers each one's PreRNN transforms
+FULL_BACKBONES = ("resnet50", "vgg16")
+LAYERS = {"lite": ("fc6", "fc7"), "vgg16": ("fc6", "fc7"), "resnet50": ("conv",)}
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,15 @@ class Table3Settings:
     the face-task probe in FACTS.md, not from this task: the supplementary's copies of
     ``W_xy`` ("copy") made the PreLSTM start far from the pre-trained layer there, and an
     unbiased SIH never recovered. Set ``other_init="copy"`` for the paper's start.
+
+    Full profile only (``ci``/``lite`` keep ``"lite"`` and refuse the others):
+    ``backbone`` ``"resnet50"`` | ``"vgg16"`` (its layers: :attr:`layers`); ``weights``
+    ``"imagenet"`` (torchvision's ``IMAGENET1K_V1``, downloaded by torchvision) |
+    ``"random"`` | the path of a local state_dict with torchvision's keys; ``data_root``
+    the UCF101 root; ``split`` 1-3; ``num_segments`` T; ``image_size`` px; ``num_classes``
+    of the new head; ``num_workers`` loader processes; ``amp`` the recipes' ``amp`` when
+    CUDA is available; ``augment`` one random scale/crop/flip per training video;
+    ``checkpoint`` keep ``last.pt`` per arm/stream/seed until its row is written.
     """
 
     profile: str = "lite"
@@ -96,18 +119,47 @@ class Table3Settings:
     frame_reference: bool = True
     n_train: int | None = None
     n_test: int | None = None
+    backbone: str = "lite"
+    weights: str = "lite"
+    data_root: str | None = None
+    split: int = 1
+    num_segments: int = 3
+    image_size: int = 224
+    num_classes: int = 101
+    num_workers: int = 0
+    amp: bool | str = False
+    augment: bool = False
+    checkpoint: bool = False
 
     @classmethod
     def for_profile(cls, profile: str) -> Table3Settings:
-        """``ci``: 1 seed, 3 epochs per stream; ``lite``: 3 seeds, 18 / 20 epochs."""
-        check_choice("profile", profile, ("ci", "lite"))
+        """``ci``: 1 seed, 3 epochs per stream; ``lite``: 3 seeds, 18 / 20 epochs;
+        ``full``: UCF101 split 1, ResNet50 (ImageNet), 3 seeds, the paper's 90 / 100
+        epochs and lrs 3e-4 / 1e-2, T = 3 segments of 224 px, batch 16, 8 workers, bf16
+        on CUDA, augmented training videos, checkpoints (``actions_full``)."""
+        check_choice("profile", profile, ("ci", "lite", "full"))
+        if profile == "full":
+            return cls(profile="full", seeds=(0, 1, 2), epoch_scale=1.0, spatial_lr=3e-4,
+                       temporal_lr=1e-2, batch_size=16, backbone="resnet50",
+                       weights="imagenet", split=1, num_segments=3, image_size=224,
+                       num_classes=101, num_workers=8, amp="bf16", augment=True,
+                       checkpoint=True)
         return cls(profile="ci", seeds=(0,), epoch_scale=0.03) if profile == "ci" else cls()
 
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """The layers PreRNN transforms: fc6+fc7 (lite, VGG16) or ResNet50's ``conv``."""
+        check_choice("backbone", self.backbone, ("lite", *FULL_BACKBONES))
+        return LAYERS[self.backbone]
+
     def recipe(self, stream: str) -> Recipe:
-        """The paper's recipe of ``stream``, time axis scaled by ``epoch_scale``."""
+        """The paper's recipe of ``stream``, time axis scaled by ``epoch_scale``
+        (with ``amp`` when CUDA is available)."""
         check_choice("stream", stream, STREAMS)
         lr = self.spatial_lr if stream == "spatial" else self.temporal_lr
-        return scaled(get_recipe(_RECIPE[stream], base_lr=lr), self.epoch_scale)
+        recipe = scaled(get_recipe(_RECIPE[stream], base_lr=lr), self.epoch_scale)
+        return recipe.replace(amp=self.amp) if self.amp and torch.cuda.is_available() \
+            else recipe
 
 
 class FeatureSet(torch.utils.data.Dataset):
@@ -159,18 +211,35 @@ def evaluate_videos(model: nn.Module, loader) -> dict[str, float]:
     return {"accuracy": accuracy(torch.cat(scores), torch.cat(labels))}
 
 
-def layer_shapes(backbone: nn.Module) -> list[tuple[int, int]]:
-    """``(in, out)`` of the backbone's fc6 and fc7, the layers PreRNN transforms."""
-    return [(m.in_features, m.out_features) for m in (backbone.fc6, backbone.fc7)]
+def layer_shapes(backbone: nn.Module, layers=("fc6", "fc7")) -> list[tuple[int, int]]:
+    """``(in, out)`` of the layers PreRNN transforms: a Linear's features, a 1x1 Conv2d's
+    channels (ResNet50's conv3, 512 -> 2048: its PreConv cell's hidden conv is 1x1 too,
+    so it adds what a Linear of that shape would)."""
+    parts, shapes = dissect(backbone), []
+    for name in layers:
+        check_choice(f"{parts.name} layer", name, list(parts.layers))
+        m = parts.layers[name].module
+        if isinstance(m, nn.Linear):
+            shapes.append((m.in_features, m.out_features))
+        elif isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1):
+            shapes.append((m.in_channels, m.out_channels))
+        else:
+            raise ValueError(f"{parts.name}'s {name} is {type(m).__name__}: only Linear "
+                             "layers and 1x1 convs can be counted")
+    return shapes
 
 
-def matched_sizes(cells, backbone: nn.Module, mode: str = "gate") -> pd.DataFrame:
-    """Per cell: PreRNN's added weights, the matched traditional size, its weights."""
-    shapes, rows = layer_shapes(backbone), []
-    feature = shapes[-1][1]
+def matched_sizes(cells, backbone: nn.Module, mode: str = "gate", layers=("fc6", "fc7")
+                  ) -> pd.DataFrame:
+    """Per cell: PreRNN's added weights, the matched traditional size, its weights.
+
+    The traditional 2-layer RNN reads the head's input (fc7; ResNet50's pooled feature).
+    """
+    shapes, rows = layer_shapes(backbone, layers), []
+    feature = dissect(backbone).head.in_features
     for cell in cells:
         rounded, exact = matched_size(cell, shapes, feature, 2, mode)
-        rows.append({"cell": cell, "mode": mode, "layers": "fc6+fc7",
+        rows.append({"cell": cell, "mode": mode, "layers": "+".join(layers),
                      "layer_shapes": " ".join(f"{i}x{o}" for i, o in shapes),
                      "prernn_added_weights": sum(pre_layer_added_params(cell, i, o, mode=mode,
                                                                         bias=False)
@@ -181,7 +250,7 @@ def matched_sizes(cells, backbone: nn.Module, mode: str = "gate") -> pd.DataFram
 
 
 def table3_arms(cells, hidden: dict[str, int], other_init: str = "zeros",
-                frame_reference: bool = True) -> list[Arm]:
+                frame_reference: bool = True, layers=("fc6", "fc7")) -> list[Arm]:
     """The arms of Table 3, named ``"<cell>/<column>"`` (and ``"frame"``)."""
     arms = []
     for cell in cells:
@@ -196,7 +265,7 @@ def table3_arms(cells, hidden: dict[str, int], other_init: str = "zeros",
                 continue
             arms.append(Arm(f"{cell}/{column}", "prernn", cell,
                             mode="gate" if mode == "prernn" else "sih", init=init,
-                            other_init=other_init))
+                            other_init=other_init, layers=tuple(layers)))
     return arms + ([Arm("frame", "frame")] if frame_reference else [])
 
 
@@ -210,6 +279,42 @@ def load_streams(s: Table3Settings) -> dict[str, dict]:
         out[stream] = {"backbone": net, **{split: cache_features(net, ds, _INPUT[stream])
                                            for split, ds in videos.items()}}
     return out
+
+
+class StreamSetup(NamedTuple):
+    """What :func:`run_table3` takes from a profile (``actions_full.full_setup`` for full)."""
+
+    streams: dict[str, dict]  # stream -> {"train", "test"} (lite: and its "backbone")
+    reference: nn.Module  # whose layer shapes ``matched_sizes`` counts
+    backbones: Callable[[int], dict[str, nn.Module]]  # seed -> each stream's backbone
+    run: Callable[..., tuple[dict[str, float], torch.Tensor, torch.Tensor]]  # one stream
+
+
+def _check_lite(s: Table3Settings) -> None:
+    """ci/lite run the stand-in: refuse settings that only the full profile reads."""
+    if (s.backbone, s.weights, s.data_root) != ("lite", "lite", None):
+        raise ValueError(f"backbone={s.backbone!r}, weights={s.weights!r}, data_root="
+                         f"{s.data_root!r}: these apply to --profile full only; ci/lite "
+                         "use the lite stand-in (backbone='lite', weights='lite', no data root)")
+
+
+def _stream_run(s: Table3Settings, arm: Arm, stream: str, data: dict, seed: int,
+                ckpt: Path | None, resume: bool
+                ) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
+    """One arm, seed and stream on cached features: (metrics, test scores (N, C), test
+    labels (N,)); ``ckpt`` and ``resume`` are the full profile's (unused here)."""
+    model, metrics, _ = run_arm(arm, data["backbone"], data["train"], data["test"],
+                                s.recipe(stream), seed, per_step_loss, evaluate_videos,
+                                batch_size=s.batch_size)
+    return metrics, video_scores(model, data["test"]), data["test"].y
+
+
+def lite_setup(s: Table3Settings) -> StreamSetup:
+    """ci/lite: the stand-in's cached streams, the same backbones for every seed."""
+    _check_lite(s)
+    streams = load_streams(s)
+    nets = {stream: data["backbone"] for stream, data in streams.items()}
+    return StreamSetup(streams, streams["spatial"]["backbone"], lambda seed: nets, _stream_run)
 
 
 def paper_side_by_side(summary: pd.DataFrame) -> pd.DataFrame:
@@ -234,38 +339,52 @@ def paper_side_by_side(summary: pd.DataFrame) -> pd.DataFrame:
 
 @register("table3", Table3Settings.for_profile)
 def run_table3(settings: Table3Settings, seeds, out_dir: Path, resume: bool) -> pd.DataFrame:
-    """Table 3 on the action stand-in: every arm x seed, both streams, fused."""
-    s = settings
-    streams = load_streams(s)
+    """Table 3: every arm x seed, both streams, fused (stand-in, or UCF101 in ``full``)."""
+    s, full = settings, settings.profile == "full"
+    if full:
+        from .actions_full import full_setup  # imports this module: no cycle at import time
+
+        setup = full_setup(s)
+    else:
+        setup = lite_setup(s)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    sizes = matched_sizes(s.cells, streams["spatial"]["backbone"])
+    sizes = matched_sizes(s.cells, setup.reference, layers=s.layers)
     sizes.to_csv(result_path(out_dir, "table3", s.profile, "sizes"), index=False,
                  float_format="%.6g")
     hidden = dict(zip(sizes["cell"], sizes["hidden_size"], strict=True))
     runs_path = result_path(out_dir, "table3", s.profile, "runs")
     done = done_runs(runs_path, resume)
-    for arm in table3_arms(s.cells, hidden, s.other_init, s.frame_reference):
+    nets: dict[int, dict[str, nn.Module]] = {}  # backbones per seed (full: new heads)
+    for arm in table3_arms(s.cells, hidden, s.other_init, s.frame_reference, s.layers):
         for seed in seeds:
             if ((done["arm"] == arm.name) & (done["seed"] == seed)).any():
                 continue
-            row = {**arm.describe(), "column": arm.name.split("/")[-1], "seed": seed}
-            scores, start = {}, time.perf_counter()
-            for stream, data in streams.items():
-                recipe = s.recipe(stream)
-                model, metrics, _ = run_arm(arm, data["backbone"], data["train"], data["test"],
-                                            recipe, seed, per_step_loss, evaluate_videos,
-                                            batch_size=s.batch_size)
-                scores[stream] = video_scores(model, data["test"])
+            row = {**arm.describe(), "column": arm.name.split("/")[-1], "seed": seed,
+                   **({"backbone": s.backbone} if full else {})}
+            if seed not in nets:
+                nets[seed] = setup.backbones(seed)
+            ckpt = (Path(out_dir) / "checkpoints" / f"table3_{s.profile}" /
+                    arm.name.replace("/", "-") / f"seed{seed}") if s.checkpoint else None
+            scores, labels, start = {}, {}, time.perf_counter()
+            for stream, data in setup.streams.items():
+                data = {**data, "backbone": nets[seed][stream]}
+                metrics, scores[stream], labels[stream] = setup.run(s, arm, stream, data,
+                                                                    seed, ckpt, resume)
                 row[f"{stream}_accuracy"] = metrics["accuracy"]
-                row[f"{stream}_epochs"], row[f"{stream}_lr"] = metrics["epochs"], recipe.base_lr
+                row[f"{stream}_epochs"] = metrics["epochs"]
+                row[f"{stream}_lr"] = s.recipe(stream).base_lr
             fused = late_fusion(scores["spatial"], scores["temporal"], weights=s.fusion_weights)
-            row["fused_accuracy"] = accuracy(fused, streams["spatial"]["test"].y)
+            if not torch.equal(labels["spatial"], labels["temporal"]):
+                raise RuntimeError("the streams' test videos differ in order or labels")
+            row["fused_accuracy"] = accuracy(fused, labels["spatial"])
             row["seconds"] = time.perf_counter() - start
             append_row(runs_path, row)
+            if ckpt is not None:
+                shutil.rmtree(ckpt, ignore_errors=True)
             print(f"  {arm.name:<24} seed {seed}: spatial {row['spatial_accuracy']:.3f} "
                   f"temporal {row['temporal_accuracy']:.3f} fused {row['fused_accuracy']:.3f}",
                   flush=True)
-    runs = pd.read_csv(runs_path, keep_default_na=False, na_values=[""])
+    runs = read_results_csv(runs_path)
     runs = runs[runs["seed"].isin(seeds)]
     write_results(runs, "table3", s.profile, out_dir, paper=paper_side_by_side(summarize(runs)))
     return runs
@@ -303,7 +422,16 @@ def choose_lr(settings: Table3Settings, grid: tuple[float, ...] = LR_GRID, seed:
     return table
 
 
-@register("table3_lr", Table3Settings.for_profile)
+def lr_settings(profile: str) -> Table3Settings:
+    """Settings of ``table3_lr``: ``ci`` and ``lite`` only (``full`` uses the paper's lrs)."""
+    if profile == "full":
+        raise ValueError("table3_lr --profile full: the full profile trains with the paper's "
+                         "learning rates (spatial 3e-4, temporal 1e-2) and chooses none; "
+                         "valid profiles: ci, lite")
+    return Table3Settings.for_profile(profile)
+
+
+@register("table3_lr", lr_settings)
 def run_table3_lr(settings: Table3Settings, seeds, out_dir: Path, resume: bool) -> pd.DataFrame:
     """Choose each stream's lr on the frame model (validation videos); ``table3_<p>_lr.csv``."""
     table = choose_lr(settings, seed=seeds[0])

@@ -32,6 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..backbones import cross_modality, load_state_dict_file
+from ..backbones.cross import first_conv, first_conv_path
 from ..data._render import GeneratedDataset
 from ..data.metrics import accuracy, nme
 from .common import (
@@ -103,17 +105,16 @@ def _metric(task: str, out: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
 
 
 def _cross_modality(model: nn.Module, rgb_path: Path) -> bool:
-    """Initialise a flow net from the RGB net (first conv averaged over channels)."""
+    """Initialise a flow net in place from the RGB net saved at ``rgb_path``
+    (``backbones.cross_modality``: first conv averaged over channels, repeated); ``False``
+    when there is no such file."""
     if not rgb_path.is_file():
         return False
-    state = torch.load(rgb_path, map_location="cpu", weights_only=True)
-    own = model.state_dict()
-    for k, v in state.items():
-        if own[k].shape == v.shape:
-            own[k] = v
-        elif v.dim() == 4:  # first conv: (C_out, 3, k, k) -> (C_out, 20, k, k)
-            own[k] = v.mean(1, keepdim=True).expand_as(own[k]).clone()
-    model.load_state_dict(own)
+    state = load_state_dict_file(rgb_path)
+    path = f"{first_conv_path(model)}.weight"
+    rgb = cross_modality(model, in_channels=state[path].shape[1])  # an RGB twin of model
+    rgb.load_state_dict(state)
+    model.load_state_dict(cross_modality(rgb, first_conv(model).in_channels).state_dict())
     return True
 
 
