@@ -10,20 +10,25 @@ import torch
 from prernn_lite.backbones import LiteCNN3d, make_frame_model, make_recurrent
 from prernn_lite.data.gestures import GESTURE_CLASSES, GestureSequences
 from prernn_lite.experiments import gestures as G
-from prernn_lite.experiments.common import ID_COLUMNS, FeatureModel, load_results
+from prernn_lite.experiments.common import (
+    ID_COLUMNS,
+    FeatureModel,
+    load_results,
+    read_results_csv,
+)
 
 
 def test_gesture_ci_like_run_writes_csvs_and_a_consistent_confusion(fake_weights, tmp_path):
     out, seeds, n_test = tmp_path / "results", (0, 1), 14
     s = G.ci_settings(cells=("vrnn",), n_train=12, n_test=n_test, max_epochs=1)
     G.run_gesture(s, seeds, out, resume=False)
-    runs = pd.read_csv(out / "gesture_ci_runs.csv", keep_default_na=False, na_values=[""])
+    runs = read_results_csv(out / "gesture_ci_runs.csv")
     assert set(ID_COLUMNS) | {"accuracy", "epochs", "lr", "seconds"} <= set(runs.columns)
     assert sorted(runs.arm.unique()) == ["clip", "vrnn/prernn", "vrnn/traditional"]
     assert len(runs) == 3 * len(seeds) and runs.accuracy.between(0, 1).all()
-    summary = pd.read_csv(out / "gesture_ci_summary.csv")
+    summary = read_results_csv(out / "gesture_ci_summary.csv")
     assert {"accuracy_mean", "accuracy_std", "n"} <= set(summary.columns)
-    conf = pd.read_csv(out / "gesture_ci_confusion.csv")
+    conf = read_results_csv(out / "gesture_ci_confusion.csv")
     K = len(GESTURE_CLASSES)
     pred_cols = [f"pred_{k}" for k in range(K)]
     assert list(conf.columns) == ["arm", "true", "true_order", *pred_cols]
@@ -36,13 +41,13 @@ def test_gesture_ci_like_run_writes_csvs_and_a_consistent_confusion(fake_weights
         # the diagonal over all counts is the seed-averaged accuracy of the runs table
         acc = sum(m.set_index("true").at[k, f"pred_{k}"] for k in range(K)) / rows.sum()
         assert acc == pytest.approx(runs.loc[runs.arm == arm, "accuracy"].mean(), abs=1e-5)
-    refs = pd.read_csv(out / "gesture_ci_references.csv").set_index("reference")["accuracy"]
+    refs = read_results_csv(out / "gesture_ci_references.csv").set_index("reference")["accuracy"]
     assert set(refs.index) == {"chance", "one_clip", "bag"}
     # the book reads every table the experiment writes through load_results
     for kind in ("runs", "summary", "sizes", "references", "confusion", "predictions"):
         pd.testing.assert_frame_equal(
             load_results("gesture", "ci", kind, out_dir=out),
-            pd.read_csv(out / f"gesture_ci_{kind}.csv", keep_default_na=False, na_values=[""]))
+            read_results_csv(out / f"gesture_ci_{kind}.csv"))
     assert len(load_results("gesture", "ci", "predictions", out)) == 3 * len(seeds) * n_test
     with pytest.raises(ValueError, match="valid choices: runs, summary, paper, .*predictions"):
         load_results("gesture", "ci", "confusions", out)
@@ -94,7 +99,7 @@ def test_clip_model_is_blind_to_order_and_prernn_is_not():
 def test_settings_and_errors():
     r = G.GestureSettings(epoch_scale=0.1, max_epochs=40).recipe()
     assert (r.patience, r.epochs, r.base_lr, r.gamma, r.stop_lr) == (4, 40, 3e-3, 0.1, 3e-7)
-    with pytest.raises(ValueError, match="ci, lite"):
-        G.GestureSettings.for_profile("full")
+    with pytest.raises(ValueError, match="ci, lite, full"):
+        G.GestureSettings.for_profile("huge")
     with pytest.raises(ValueError, match="vrnn, lstm, gru"):
         G.gesture_arms(("transformer",), {})
