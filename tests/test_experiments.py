@@ -11,7 +11,13 @@ import pandas as pd
 import pytest
 import torch
 
-from prernn_lite.experiments import EXPERIMENTS, faces, faces_analysis, pretrained_backbone
+from prernn_lite.experiments import (
+    EXPERIMENTS,
+    faces,
+    faces_analysis,
+    faces_lr,
+    pretrained_backbone,
+)
 from prernn_lite.experiments.__main__ import main
 from prernn_lite.experiments.common import (
     LITE_BACKBONES,
@@ -120,6 +126,18 @@ def test_table1_writes_documented_csvs_and_resume_skips_finished_arms(samples, m
     assert calls == [] and len(again) == len(runs)
     faces.table1(settings, (0,), samples, resume=False)
     assert len(calls) == 4  # --no-resume starts over
+
+
+def test_lr_grid_trains_on_train_and_scores_on_validation_never_test(samples, monkeypatch):
+    settings = tiny(cells=("vrnn",))
+    seen, real = [], faces_lr.run_arm
+    monkeypatch.setattr(faces_lr, "run_arm", lambda arm, bb, tr, te, *a, **k:
+                        seen.append((tr, te)) or real(arm, bb, tr, te, *a, **k))
+    faces.tune_lrs([faces.Arm("frame", "frame")], settings, samples)
+    train, val = faces.face_data(settings, "train"), faces.face_data(settings, "validation")
+    test = faces.face_data(settings, "test")
+    assert len(seen) == 2 and all(tr is train and te is val for tr, te in seen)
+    assert not torch.equal(val[0]["y"], test[0]["y"])  # another draw (data seed + 1)
 
 
 def test_landmark_loss_by_hand():

@@ -1,20 +1,27 @@
-"""Sequential face alignment on the face stand-in: the paper's Tables 1 and 2.
+"""Sequential face alignment: the paper's Tables 1 and 2, on the face stand-in or 300VW.
 
 Settings, data, loss (the paper's: summed Euclidean landmark distance), metrics (NME),
-references (mean shape, causal, interpolation) and the lr rule (a fixed grid per arm
-family, chosen on validation sequences) are in ``faces_common`` and re-exported here.
+references (mean shape, causal, interpolation) are in ``faces_common``; the lr rule (a
+fixed grid per arm family, chosen on validation sequences) and the runs shared between
+experiments are in ``faces_lr``; both are re-exported here.
 
 In ``ci``/``lite`` the trunk is frozen and its features cached (``common``); fc6, fc7,
 the recurrent layers and the head are fine-tuned, on one CPU thread (these small models
 run several times faster on one thread than on two busy ones). No augmentation in ``ci``/``lite``
-(cached features cannot be augmented). ``full`` runs VGG16 (ImageNet) on 300VW
-(``--data-root``), fine-tuned end to end with augmentation, on a GPU.
+(cached features cannot be augmented).
+
+``full`` (``--data-root ROOT``) runs torchvision's VGG16 on 300VW, fine-tuned end to end
+on a GPU; its data, backbone and every choice are in ``faces_full``.
 
 - ``table1``: traditional VRNN/LSTM/GRU (2 layers on fc7) over hidden sizes fc/16 .. 2fc
-  and the parameter-matched size, vs PreRNN on fc6+fc7 (other gates: copies of W_xy, the
+  (``hidden_sizes``: lite 16 .. 512; full 256, 512, 1024, 2048, 4096 = the paper's
+  columns, and 8192 = 2 fc) and the parameter-matched size (``matched_hidden``: lite
+  from LiteCNN2d's fc6/fc7; full VGG16's, LSTM 5762, GRU 5499, VRNN 2731 where the
+  paper prints 5761, 5497, 2740), vs PreRNN on fc6+fc7 (other gates: copies of W_xy, the
   paper; and zero-started gates, the alternative). The sweep sizes use the lr chosen for
   the matched size; in ``lite`` the largest size (512 = 2 fc) runs with the first seed
-  only (``one_seed_sizes``: it costs as much as the rest of its cell's sweep).
+  only (``one_seed_sizes``: it costs as much as the rest of its cell's sweep; in ``full``
+  every seed runs every size).
 - ``table2``: PreRNN on fc6 / fc7 / fc6+fc7 / fc6+fc7 + a random third layer (all with
   the lr of the fc6+fc7 PreRNN of their cell).
 - ``init`` and ``gating`` live in ``faces_analysis``.
@@ -33,6 +40,7 @@ from .common import (
     Arm,
     append_row,
     done_runs,
+    read_results_csv,
     register,
     result_path,
     run_arm,
@@ -43,57 +51,20 @@ from .faces_common import (  # noqa: F401  (re-exported: the face API lives here
     CONDITIONS,
     FaceSettings,
     backbone_for,
+    eval_batch_size,
     face_data,
     face_eval,
     face_loss,
     landmark_loss,
     lite_matched,
-    lr_family,
+    matched_hidden,
     mean_shape,
     nme_by_condition,
     predict,
     references,
-    shared_checkpoint,
-    train_arm,
-    tune_lrs,
+    validation_label,
 )
-from .pretrain import normalise_landmarks
-
-VW300_URL = "https://ibug.doc.ic.ac.uk/resources/300-VW/"
-
-
-# --- 300VW (full profile) ---------------------------------------------------------------
-def _vw300(settings: FaceSettings, split: str) -> list:
-    """300VW windows for the full profile (a clear error without the data)."""
-    from ..data.vw300 import VW300Sequences
-
-    root = Path(settings.data_root) if settings.data_root else None
-    if root is None or not root.is_dir():
-        raise FileNotFoundError(
-            f"300VW not found under {root or '(no --data-root given)'}: download it from "
-            f"{VW300_URL} and place it so that ROOT/001/vid.avi and ROOT/001/annot/000001.pts "
-            "exist, then pass --data-root ROOT")
-    ds = VW300Sequences(root, "train" if split == "train" else "test", seq_len=16,
-                        image_size=224)
-    return _Normalised(ds, augment=split == "train")
-
-
-class _Normalised(torch.utils.data.Dataset):
-    """300VW windows as ``{"x", "y", "flags"}``; training windows augmented per sequence."""
-
-    def __init__(self, ds, augment: bool) -> None:
-        from ..data.augment import SequenceAugment
-        self.ds, self.augment = ds, SequenceAugment("faces") if augment else None
-
-    def __len__(self) -> int:
-        return len(self.ds)
-
-    def __getitem__(self, i: int) -> dict:
-        s = self.ds[i]
-        if self.augment is not None:
-            s = self.augment(s)
-        return {"x": s["frames"], "y": normalise_landmarks(s["landmarks"], 224),
-                "flags": s["flags"]}
+from .faces_lr import lr_family, shared_checkpoint, train_arm, tune_lrs
 
 
 # --- running arms -----------------------------------------------------------------------
@@ -108,9 +79,10 @@ def run_arms(name: str, arms: list[Arm], settings: FaceSettings, seeds, out_dir:
     done = done_runs(runs_path, resume)
     finished = set(zip(done["arm"].astype(str), done["seed"].astype(int), strict=True))
     lrs, grid = tune_lrs(arms, settings, out_dir)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)  # a one-lr grid has written nothing
     grid.to_csv(result_path(out_dir, name, settings.profile, "lr"), index=False,
                 float_format="%.6g")
-    train, test = face_data(settings, "train"), face_data(settings, "test")
+    train, test = face_data(settings, "train_plain"), face_data(settings, "test")
     for seed in seeds:
         for arm in arms:
             if (arm.name, seed) in finished or (
@@ -136,14 +108,22 @@ def run_arms(name: str, arms: list[Arm], settings: FaceSettings, seeds, out_dir:
                   f"({metrics['seconds']:.1f} s)", flush=True)
             extra = list(after(arm, seed, model, hist) if after else [])
             if arm.kind == "frame":
-                extra += references(model, test, train)
+                extra += references(model, test, train, eval_batch_size(settings),
+                                    settings.num_workers)
             for r in extra:
                 if "arm" in r and "seed" not in r:
                     append_row(runs_path, {**r, "seed": seed})
-    return pd.read_csv(runs_path, keep_default_na=False, na_values=[""])
+    return read_results_csv(runs_path)
 
 
-def hidden_sizes(settings: FaceSettings, fc: int = 256) -> list[int]:
+def hidden_sizes(settings: FaceSettings, fc: int | None = None) -> list[int]:
+    """Table 1's traditional sweep: ``hidden_ratios`` x fc (default: the profile's fc7
+    size, ``FaceSettings.fc_size``): lite 16 .. 512, full (VGG16) 256 .. 8192.
+
+    >>> hidden_sizes(FaceSettings.for_profile("full"))
+    [256, 512, 1024, 2048, 4096, 8192]
+    """
+    fc = settings.fc_size if fc is None else fc
     return [max(1, round(r * fc)) for r in settings.hidden_ratios]
 
 
@@ -153,7 +133,7 @@ def table1_arms(settings: FaceSettings) -> list[Arm]:
         for h in hidden_sizes(settings):
             arms.append(Arm(f"{cell}-trad-{h}", "traditional", cell, hidden_size=h))
         arms.append(Arm(f"{cell}-trad-matched", "traditional", cell,
-                        hidden_size=lite_matched(cell)[0]))
+                        hidden_size=matched_hidden(settings, cell)[0]))
         arms.append(Arm(f"{cell}-prernn", "prernn", cell))
         if cell != "vrnn":
             arms.append(Arm(f"{cell}-prernn-zeros", "prernn", cell, other_init="zeros"))
@@ -170,12 +150,19 @@ def table2_arms(settings: FaceSettings) -> list[Arm]:
     return arms
 
 
+def ours_metric(settings: FaceSettings) -> str:
+    """What our side of a paper table measures."""
+    return "NME on 300VW test videos (VGG16)" if settings.profile == "full" else \
+        "NME on the face stand-in (lite CNN)"
+
+
 def side_by_side(summary: pd.DataFrame, table: str, columns: dict[str, str | None],
-                 reference: str) -> pd.DataFrame:
+                 reference: str, metric: str = "NME on the face stand-in (lite CNN)"
+                 ) -> pd.DataFrame:
     """Paper's numbers next to ours: ``columns`` maps a paper column to our arm suffix.
 
     ``*_rel`` divides by the ``reference`` column of the same cell (orderings and relative
-    gaps are comparable across scales; absolute values are not).
+    gaps are comparable across scales; absolute values are not). ``metric`` names ours.
     """
     paper = paper_tables()[table]
     rows = []
@@ -200,7 +187,7 @@ def side_by_side(summary: pd.DataFrame, table: str, columns: dict[str, str | Non
     out = pd.DataFrame(rows)
     out = out[out["paper_value"].notna() | (out["n"] > 0)].reset_index(drop=True)
     out["paper_metric"] = "300VW test loss (VGG16)"
-    out["ours_metric"] = "NME on the face stand-in (lite CNN)"
+    out["ours_metric"] = metric
     return out
 
 
@@ -209,14 +196,15 @@ def table1(settings: FaceSettings, seeds, out_dir: Path, resume: bool) -> pd.Dat
     """Table 1: traditional RNNs over hidden sizes vs PreRNN (fc6+fc7)."""
     runs = run_arms("table1", table1_arms(settings), settings, seeds, out_dir, resume)
     summary = summarize(runs)
-    ratio = {"256": 1 / 16, "512": 1 / 8, "1024": 1 / 4, "2048": 1 / 2, "4096": 1}
-    cols = {c: (f"trad-{round(r * 256)}" if r in settings.hidden_ratios else None)
+    fc = settings.fc_size  # the paper's columns are VGG16's fc/16 .. fc (256 .. 4096)
+    ratio = {"256": 1 / 16, "512": 1 / 8, "1024": 1 / 4, "2048": 1 / 2, "4096": 1, "2x fc": 2}
+    cols = {c: (f"trad-{round(r * fc)}" if r in settings.hidden_ratios else None)
             for c, r in ratio.items()}
-    cols.update({"2x fc": "trad-512" if 2 in settings.hidden_ratios else None,
-                 "similar": "trad-matched", "prernn": "prernn", "prernn (zero gates)":
+    cols.update({"similar": "trad-matched", "prernn": "prernn", "prernn (zero gates)":
                  "prernn-zeros"})
     write_results(runs, "table1", settings.profile, out_dir,
-                  side_by_side(summary, "table1_300vw_test_loss_2_layers", cols, "prernn"))
+                  side_by_side(summary, "table1_300vw_test_loss_2_layers", cols, "prernn",
+                               ours_metric(settings)))
     return runs
 
 
@@ -227,5 +215,5 @@ def table2(settings: FaceSettings, seeds, out_dir: Path, resume: bool) -> pd.Dat
     cols = {"fc6": "fc6", "fc7": "fc7", "fc6/7": "fc6+fc7", "fc6/7+random": "fc6+fc7+random"}
     write_results(runs, "table2", settings.profile, out_dir,
                   side_by_side(summarize(runs), "table2_300vw_test_loss_hierarchy", cols,
-                               "fc6/7"))
+                               "fc6/7", ours_metric(settings)))
     return runs

@@ -1,8 +1,10 @@
 """Initialisation and gating on the face stand-in (the book's chapters 4 and 5).
 
-Same data, backbone, recipe, loss and lr rule as ``faces`` (``faces_common``); every arm
-is a PreRNN on fc6+fc7 unless said otherwise. Random-``W_xy`` arms are families of their
-own (``lstm-gate-copy-random``, ...), tuned like the pre-trained ones.
+Same data, backbone, recipe, loss and lr rule as ``faces`` (``faces_common``,
+``faces_lr``; every ``full``-profile choice, VGG16 on 300VW, is in ``faces_full``; there
+the curves and gate records run on the trained model's device, in batches of the training
+size); every arm is a PreRNN on fc6+fc7 unless said otherwise. Random-``W_xy`` arms are
+families of their own (``lstm-gate-copy-random``, ...), tuned like the pre-trained ones.
 
 - ``init``: pre-trained vs random ``W_xy`` (the paper's Table 3 ablation) for each cell,
   crossed with how the other gates start: copies of ``W_xy`` (the paper's supplementary)
@@ -18,7 +20,7 @@ own (``lstm-gate-copy-random``, ...), tuned like the pre-trained ones.
   left, right``; 3 decimals), and its means over units to the runs CSV for every seed.
 
 - ``face_lr``: the lr grid of every family of the four face experiments (validation
-  sequences, first seed; ``faces_common``): ``face_lr_<p>_summary.csv`` marks the
+  sequences, first seed; ``faces_lr``): ``face_lr_<p>_summary.csv`` marks the
   ``chosen`` lr of each family. Running it first lets the others reuse its runs.
 
 Paper side by side (``init_<p>_paper.csv``): Table 3 (UCF101 two-stream accuracy, higher
@@ -41,20 +43,15 @@ from .common import (
     FeatureModel,
     append_row,
     build_model,
+    read_results_csv,
     register,
     result_path,
     summarize,
     write_results,
 )
 from .faces import run_arms, table1_arms, table2_arms
-from .faces_common import (  # noqa: F401  (choose_lr re-exported)
-    FaceSettings,
-    backbone_for,
-    choose_lr,
-    face_data,
-    face_eval,
-    tune_lrs,
-)
+from .faces_common import FaceSettings, backbone_for, eval_batch_size, face_data, face_eval
+from .faces_lr import choose_lr, tune_lrs  # noqa: F401  (choose_lr re-exported)
 
 INITS = ("pretrained", "random")
 
@@ -75,15 +72,15 @@ def init_arms(settings: FaceSettings) -> list[Arm]:
 
 def _curves(settings: FaceSettings, out_dir: Path):
     path = result_path(out_dir, "init", settings.profile, "curves")
-    test = face_data(settings, "test")
-    loader = torch.utils.data.DataLoader(test, batch_size=64)
+    loader = _test_loader(settings)
 
     def after(arm: Arm, seed: int, model, hist) -> list:
         seed_everything(seed)  # run_arm's start: the same seed gives the same weights
-        start = build_model(arm, backbone_for(settings), freeze_trunk=True)
+        start = build_model(arm, backbone_for(settings), freeze_trunk=settings.cache_trunk)
         start = FeatureModel(start) if settings.cache_trunk else start
-        with torch.no_grad():
-            m0 = face_eval(start.eval(), loader)
+        with torch.no_grad():  # on the trained model's device
+            m0 = face_eval(start.to(next(model.parameters()).device).eval(), loader)
+        del start
         rows = [{"epoch": 0, "lr": float("nan"), "train_loss": float("nan"), **m0}]
         rows += [{"epoch": e + 1, "lr": hist.lr[e], "train_loss": hist.train_loss[e],
                   **hist.val[e]} for e in range(hist.epochs_done)]
@@ -122,9 +119,17 @@ def init(settings: FaceSettings, seeds, out_dir: Path, resume: bool) -> pd.DataF
                              "nme_std": summary.at[arm, "nme_std"], "n": summary.at[arm, "n"]})
     paper = pd.DataFrame(rows)
     paper["paper_metric"] = "UCF101 split 1 two-stream accuracy (higher is better)"
-    paper["ours_metric"] = "NME on the face stand-in (lower is better)"
+    paper["ours_metric"] = ("NME on 300VW test videos" if settings.profile == "full" else
+                            "NME on the face stand-in") + " (lower is better)"
     write_results(runs, "init", settings.profile, out_dir, paper)
     return runs
+
+
+def _test_loader(settings: FaceSettings) -> torch.utils.data.DataLoader:
+    """The test split in order, in evaluation batches."""
+    return torch.utils.data.DataLoader(face_data(settings, "test"),
+                                       batch_size=eval_batch_size(settings),
+                                       num_workers=settings.num_workers)
 
 
 def gating_arms(settings: FaceSettings) -> list[Arm]:
@@ -140,25 +145,25 @@ def gating(settings: FaceSettings, seeds, out_dir: Path, resume: bool) -> pd.Dat
     runs_path = result_path(out_dir, "gating", settings.profile, "runs")
     if not resume and path.is_file():
         path.unlink()
-    test = face_data(settings, "test")
-    loader = torch.utils.data.DataLoader(test, batch_size=64)
+    loader = _test_loader(settings)
     first = min(seeds)
 
     def after(arm: Arm, seed: int, model, hist) -> list:
         acts: dict = {}
+        device = next(model.parameters()).device
         with torch.no_grad():
             for b in loader:
-                _, gates = model.eval()(b["x"], return_gates=True)
+                _, gates = model.eval()(b["x"].to(device), return_gates=True)
                 for layer, g in gates.items():
                     for letter, a in g.items():
-                        acts.setdefault(layer, {}).setdefault(letter, []).append(a)
+                        acts.setdefault(layer, {}).setdefault(letter, []).append(a.cpu())
         acts = {la: {g: torch.cat(v, 1) for g, v in d.items()} for la, d in acts.items()}
         table = saturation(acts).round(3)
         if seed == first:
             table.insert(0, "seed", seed)
             table.insert(0, "arm", arm.name)
             table.to_csv(path, mode="a", header=not path.is_file(), index=False)
-        runs = pd.read_csv(runs_path)  # add the means over units to this arm's row
+        runs = read_results_csv(runs_path)  # add the means over units to this arm's row
         sel = (runs["arm"] == arm.name) & (runs["seed"] == seed)
         runs.loc[sel, "sat_left"] = table["left"].mean()
         runs.loc[sel, "sat_right"] = table["right"].mean()
@@ -172,7 +177,7 @@ def gating(settings: FaceSettings, seeds, out_dir: Path, resume: bool) -> pd.Dat
 
 @register("face_lr", FaceSettings.for_profile)
 def face_lr(settings: FaceSettings, seeds, out_dir: Path, resume: bool) -> pd.DataFrame:
-    """The lr grid of every face arm family, on validation sequences (``faces_common``)."""
+    """The lr grid of every face arm family, on validation sequences (``faces_lr``)."""
     if settings.threads:
         torch.set_num_threads(settings.threads)
     settings = settings if not seeds else replace(settings, seeds=tuple(seeds))
@@ -182,7 +187,7 @@ def face_lr(settings: FaceSettings, seeds, out_dir: Path, resume: bool) -> pd.Da
     arms = (table1_arms(settings) + table2_arms(settings) + init_arms(settings)
             + gating_arms(settings))
     _, grid = tune_lrs(arms, settings, out_dir, resume)
-    runs = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    runs = read_results_csv(path) if path.is_file() else grid.drop(columns="chosen")
     write_results(runs, "face_lr", settings.profile, out_dir)
     grid.to_csv(result_path(out_dir, "face_lr", settings.profile, "summary"), index=False,
                 float_format="%.6g")

@@ -1,10 +1,10 @@
-"""What the face experiments share: settings, data, loss, metrics, references, lr choice.
+"""What the face experiments share: settings, data, loss, metrics, references.
 
-Recipe: every arm starts from the pre-trained lite ``LiteCNN2d`` (``pretrain``) and is
-trained on ``FaceSequences`` with the paper's face recipe (SGD, momentum 0.9, weight decay
-5e-4, lr halved after 1/3 of training and then every 1/6) ``scaled`` to the profile's
-epochs: x0.25 in ``lite`` (30 -> 8 epochs, halved after epochs 3, 4, 5, 6, 7), x0.1 in
-``ci`` (3 epochs).
+Recipe (``ci``/``lite``; ``full``: ``faces_full``): every arm starts from the pre-trained
+lite ``LiteCNN2d`` (``pretrain``) and is trained on ``FaceSequences`` with the paper's face
+recipe (SGD, momentum 0.9, weight decay 5e-4, lr halved after 1/3 of training and then
+every 1/6) ``scaled`` to the profile's epochs: x0.25 in ``lite`` (30 -> 8 epochs, halved
+after epochs 3, 4, 5, 6, 7), x0.1 in ``ci`` (3 epochs).
 
 Loss (training) = the paper's test loss: the Euclidean distance between a predicted and
 a true landmark (normalised coordinates, ``pretrain.normalise_landmarks``: image
@@ -14,26 +14,11 @@ the test set; the headline metric stays NME (``metrics.nme``: mean point-to-poin
 over the outer-eye-corner distance), overall and by frame condition: clean, occluded,
 dropped, blurred, hard (occluded or dropped).
 
-Learning rate, the same tuning budget for every arm *family* (:func:`lr_family`): the
-frame model; the traditional RNN of each cell (tuned at its parameter-matched size; the
-other hidden sizes of the sweep share that lr); and the PreRNN of each cell and start
-(``mode``, ``other_init``, ``init``: e.g. ``lstm-gate-copy-pretrained``, tuned on
-fc6+fc7; the fc6-only, fc7-only and +random-third-layer variants share it). Each family
-is trained once (seed = the profile's first seed) at every lr of a grid fixed before any
-run (``lite``: 1e-4, 1e-3, 1e-2, spaced x10 around the paper's 1e-4; ``ci``: 1e-3, 1e-2)
-and scored by NME on *validation* sequences (``FaceSequences`` test split drawn with data
-seed + 1, never the test set); rule (:func:`choose_lr`): the smallest lr whose validation
-NME is within 1 % of the family's best; diverged runs are never chosen. Then every arm is
-trained with its family's lr for every seed. The grid is shared by all face experiments
-(``face_lr_<p>_runs.csv``, ``face_lr_<p>_summary.csv`` with a ``chosen`` column); each
-experiment also writes the rows of its own families to ``<name>_<p>_lr.csv`` and the
-chosen lr of every arm as ``base_lr`` in its runs/summary CSVs.
+Learning rate (a grid per arm family, chosen on validation) and shared runs: ``faces_lr``.
 
-A training run is fully determined by (arm settings, lr, seed, recipe): its checkpoint is
-kept under ``checkpoints/faces_<p>/`` by that key (:func:`shared_checkpoint`), so the
-seed-0 grid run at the chosen lr and the same arm in another experiment (e.g. Table 1's
-PreRNN = Table 2's fc6+fc7) are trained once and only evaluated again (``init``, which
-records curves on the test set, trains its own).
+Full profile (``--profile full --data-root ROOT``: VGG16 on 300VW, on a GPU): every choice
+is listed in ``faces_full``, which holds its data and backbone; the functions here call
+into it for ``full``.
 
 References (``kind`` "reference"): the **mean shape** (the mean training landmarks
 predicted for every test frame: what a model that ignores its input reaches; a model
@@ -44,43 +29,39 @@ between clean frames (non-causal); both know which frames are hard, the models d
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-import pandas as pd
 import torch
 from torch import nn
 
 from ..data.metrics import causal_reference, hard_mask, interpolation_reference, nme
+from ..params import BACKBONE_LAYERS
 from ..train import get_recipe, scaled
-from .common import (
-    CELLS,
-    Arm,
-    append_row,
-    check_choice,
-    matched_size,
-    pretrained_backbone,
-    result_path,
-    run_arm,
-)
+from .common import CELLS, check_choice, matched_size, pretrained_backbone
 from .pretrain import normalise_landmarks
 
 CONDITIONS = ("clean", "occluded", "dropped", "blurred", "hard")
-#: checkpoints fully trained by this process (reused even without ``resume``)
-_TRAINED: set[str] = set()
+#: Splits of :func:`face_data` (see its docstring).
+SPLITS = ("train", "test", "validation", "lr_train", "train_plain")
+#: (in, out) of the lite backbone's fc6 and fc7 (``LiteCNN2d``, 64 px frames, fc 256).
+LITE_FC_LAYERS = {"fc6": (1024, 256), "fc7": (256, 256)}
 
 
 @dataclass(frozen=True)
 class FaceSettings:
     """Settings of the face experiments; ``None`` sizes = the data profile's own.
 
-    ``lrs`` is the lr grid of every family (see the module docstring); ``base_lr`` is
+    ``lrs`` is the lr grid of every family (see ``faces_lr``); ``base_lr`` is
     only the paper's rate used to fine-tune VGG16 frame by frame in ``full``.
     ``one_seed_sizes``: traditional hidden sizes run with the first seed only (cost).
+
+    Full profile only (ignored by ``ci``/``lite``; see ``faces_full``): ``data_root``
+    (300VW), ``weights`` ("imagenet", "random" or a local VGG16 state_dict path),
+    ``train_videos`` / ``test_videos`` (``None``: 300VW's official lists), ``n_val_videos``
+    (the last ones of the training videos by id, held out for the lr choice), ``seq_len``
+    (frames per window), ``image_size`` (face crop side, px) and ``num_workers`` (loader
+    processes).
     """
 
     profile: str = "lite"
@@ -98,6 +79,13 @@ class FaceSettings:
     lrs: tuple[float, ...] = (1e-4, 1e-3, 1e-2)
     threads: int | None = 1
     one_seed_sizes: tuple[int, ...] = (512,)
+    weights: str = "imagenet"
+    train_videos: tuple[str, ...] | None = None
+    test_videos: tuple[str, ...] | None = None
+    n_val_videos: int = 5
+    seq_len: int = 16
+    image_size: int = 224
+    num_workers: int = 0
 
     @classmethod
     def for_profile(cls, profile: str) -> FaceSettings:
@@ -107,7 +95,8 @@ class FaceSettings:
                        lrs=(1e-3, 1e-2))
         if profile == "full":
             return cls(profile="full", seeds=(0, 1, 2), epoch_scale=1.0, cache_trunk=False,
-                       batch_size=8, threads=None, one_seed_sizes=())
+                       batch_size=8, threads=None, one_seed_sizes=(), lrs=(1e-4,),
+                       num_workers=4)
         return cls()
 
     def recipe_at(self, lr: float):
@@ -118,15 +107,66 @@ class FaceSettings:
     def recipe(self):
         return self.recipe_at(self.base_lr)
 
+    @property
+    def fc_layers(self) -> dict[str, tuple[int, int]]:
+        """``{"fc6": (in, out), "fc7": (in, out)}`` of the profile's backbone: VGG16
+        (``params.BACKBONE_LAYERS``) in ``full``, the lite ``LiteCNN2d`` otherwise.
+
+        >>> FaceSettings.for_profile("full").fc_layers["fc6"], FaceSettings().fc_size
+        ((25088, 4096), 256)
+        """
+        return dict(BACKBONE_LAYERS["vgg16"] if self.profile == "full" else LITE_FC_LAYERS)
+
+    @property
+    def fc_size(self) -> int:
+        """fc7's output size: the traditional arms' feature size (4096 VGG16, 256 lite)."""
+        return self.fc_layers["fc7"][1]
+
+
+def matched_hidden(settings: FaceSettings, cell: str) -> tuple[int, float]:
+    """Traditional hidden size with as many weights as PreRNN adds to the profile's fc6
+    and fc7 (``common.matched_size``): ``(rounded, exact)``.
+
+    >>> [matched_hidden(FaceSettings.for_profile("full"), c)[0] for c in CELLS]
+    [2731, 5762, 5499]
+    """
+    fc = settings.fc_layers
+    return matched_size(cell, [fc["fc6"], fc["fc7"]], feature_size=fc["fc7"][1])
+
+
+def lite_matched(cell: str, fc_in: int = 1024, fc: int = 256) -> tuple[int, float]:
+    """Parameter-matched traditional size for the lite backbone (fc6 1024->256, fc7)."""
+    return matched_size(cell, [(fc_in, fc), (fc, fc)], feature_size=fc)
+
+
 # --- data -------------------------------------------------------------------------------
 @cache
-def face_data(settings: FaceSettings, split: str, seed_offset: int = 0) -> list[dict]:
-    """Samples ``{"x", "y", "flags"}``: ``x`` trunk features (cached) or frames."""
+def face_data(settings: FaceSettings, split: str) -> list[dict] | torch.utils.data.Dataset:
+    """Samples ``{"x", "y", "flags"}``: ``x`` trunk features ``(T, F)`` (cached) or frames
+    ``(T, 3, S, S)``, ``y`` normalised landmarks ``(T, 68, 2)``, ``flags`` bool ``(T,)``.
+
+    ``split``: "train" (the final runs' training set), "test", "validation" (the lr
+    choice's scoring set), "lr_train" (the lr grid's training set) or "train_plain" (the
+    training set without augmentation: the mean-shape reference). ``ci``/``lite``:
+    ``FaceSequences``; "validation" is its test split drawn with data seed + 1, and
+    "lr_train" and "train_plain" are "train". ``full``: 300VW windows
+    (``faces_full.vw300_data``; videos of each split: ``faces_full.vw300_split_videos``).
+    """
+    check_choice("face data split", split, SPLITS)
+    if settings.profile == "full":
+        from .faces_full import vw300_data
+        return vw300_data(settings, split)
+    if split in ("lr_train", "train_plain"):
+        return face_data(settings, "train")
+    if split == "validation":
+        return _standin(settings, "test", seed_offset=1)
+    return _standin(settings, split)
+
+
+def _standin(settings: FaceSettings, split: str, seed_offset: int = 0) -> list[dict]:
+    """The face stand-in's ``split`` (data seed + ``seed_offset``), trunk features cached."""
     from ..data.faces import FaceSequences
 
-    if settings.profile == "full":
-        from .faces import _vw300
-        return _vw300(settings, split)
     n = settings.n_train if split == "train" else settings.n_test
     key = "n_train" if split == "train" else "n_test"
     ds = FaceSequences(split, settings.profile, seed=settings.data_seed + seed_offset,
@@ -148,28 +188,29 @@ def _features(backbone: nn.Module, frames: torch.Tensor) -> torch.Tensor:
     return trunk_features(backbone, frames)
 
 
+def validation_label(settings: FaceSettings) -> str:
+    """What the lr grid is scored on, for the ``split`` column of the lr CSVs."""
+    if settings.profile != "full":
+        return "validation (data seed +1)"
+    from .faces_full import vw300_split_videos
+    val = " ".join(vw300_split_videos(settings)["validation"])
+    return f"validation (held-out training videos {val})"
+
+
+def eval_batch_size(settings: FaceSettings) -> int:
+    """Batch size of evaluation loaders: 64 sequences of cached features, else the
+    training batch size (full frames through VGG16 fill a GPU's memory quickly)."""
+    return 64 if settings.cache_trunk else settings.batch_size
+
+
 def backbone_for(settings: FaceSettings) -> nn.Module:
-    """The pre-trained backbone: the lite weights; or (full) ImageNet VGG16 with a new
-    136-output head, first fine-tuned frame by frame on 300VW (our ``pretrain`` there,
-    stored under ``results/checkpoints/faces_full_frame.pt`` and reused)."""
+    """The pre-trained backbone: the lite weights; or (``full``) VGG16 with a new
+    136-output head, first fine-tuned frame by frame on 300VW's lr-training videos
+    (``faces_full.vgg16_face_backbone``)."""
     if settings.profile != "full":
         return pretrained_backbone("faces")
-    from torchvision.models import VGG16_Weights
-
-    from ..backbones import vgg16
-    from .common import results_dir
-    model = vgg16(weights=VGG16_Weights.IMAGENET1K_V1)
-    model.classifier[6] = nn.Linear(4096, 136)
-    path = results_dir() / "checkpoints" / "faces_full_frame.pt"
-    if path.is_file():
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return model
-    frame, _, _ = run_arm(Arm("frame", "frame"), model, face_data(settings, "train"),
-                          face_data(settings, "test"), settings.recipe, 0, face_loss,
-                          face_eval, batch_size=settings.batch_size, cached=False,
-                          checkpoint_dir=path.with_suffix(""))
-    torch.save(frame.model.state_dict(), path)
-    return frame.model.cpu()
+    from .faces_full import vgg16_face_backbone
+    return vgg16_face_backbone(settings)
 
 
 # --- loss and metrics -------------------------------------------------------------------
@@ -218,119 +259,26 @@ def face_eval(model: nn.Module, loader) -> dict[str, float]:
     return {"loss": landmark_loss(pred, y).item(), **nme_by_condition(pred, y, flags)}
 
 
-def mean_shape(train: list[dict]) -> torch.Tensor:
-    """The mean training landmarks ``(68, 2)`` over sequences and frames."""
-    return torch.stack([s["y"] for s in train]).flatten(0, 1).mean(0)
+def mean_shape(train, batch_size: int = 64, num_workers: int = 0) -> torch.Tensor:
+    """The mean training landmarks ``(68, 2)`` over sequences and frames; ``train`` a list
+    of samples or a Dataset (read through a loader with ``num_workers`` processes)."""
+    if isinstance(train, list):
+        return torch.stack([s["y"] for s in train]).flatten(0, 1).mean(0)
+    loader = torch.utils.data.DataLoader(train, batch_size=batch_size, num_workers=num_workers)
+    return torch.cat([b["y"] for b in loader]).flatten(0, 1).mean(0)    # (68, 2)
 
 
-def references(model: nn.Module, test: list[dict], train: list[dict] | None = None
-               ) -> list[dict]:
+def references(model: nn.Module, test, train=None, batch_size: int = 64,
+               num_workers: int = 0) -> list[dict]:
     """Reference rows: mean shape (from ``train``), causal and interpolation (from the
     frame model's test predictions)."""
-    loader = torch.utils.data.DataLoader(test, batch_size=64)
+    loader = torch.utils.data.DataLoader(test, batch_size=batch_size, num_workers=num_workers)
     with torch.no_grad():
         pred, y, flags = predict(model.eval(), loader)
     preds = {"causal_reference": causal_reference(pred, flags),
              "interpolation_reference": interpolation_reference(pred, flags)}
     if train is not None:
-        preds = {"mean_shape_reference": mean_shape(train).expand_as(y), **preds}
+        mean = mean_shape(train, batch_size, num_workers)
+        preds = {"mean_shape_reference": mean.expand_as(y), **preds}
     return [{"arm": name, "kind": "reference", "loss": landmark_loss(p, y).item(),
              **nme_by_condition(p, y, flags)} for name, p in preds.items()]
-
-
-# --- lr choice and shared runs ----------------------------------------------------------
-def lite_matched(cell: str, fc_in: int = 1024, fc: int = 256) -> tuple[int, float]:
-    """Parameter-matched traditional size for the lite backbone (fc6 1024->256, fc7)."""
-    return matched_size(cell, [(fc_in, fc), (fc, fc)], feature_size=fc)
-
-
-def lr_family(arm: Arm) -> str:
-    """The family whose tuned lr ``arm`` uses (see the module docstring)."""
-    if arm.kind == "frame":
-        return "frame"
-    if arm.kind == "traditional":
-        return f"{arm.cell}-trad"
-    if arm.cell == "vrnn":
-        return f"vrnn-{arm.init}"
-    return f"{arm.cell}-{arm.mode}-{arm.other_init}-{arm.init}"
-
-
-def family_arm(arm: Arm) -> Arm:
-    """The arm a family is tuned with: the frame model, the matched-size traditional
-    RNN, or the PreRNN of that cell and start on fc6+fc7 (no extra layer)."""
-    fam = lr_family(arm)
-    if arm.kind == "frame":
-        return Arm("frame", "frame")
-    if arm.kind == "traditional":
-        return Arm(f"{arm.cell}-trad-matched", "traditional", arm.cell,
-                   hidden_size=lite_matched(arm.cell)[0])
-    return Arm(fam, cell=arm.cell, mode=arm.mode, init=arm.init, other_init=arm.other_init)
-
-
-def shared_checkpoint(out_dir: Path, settings: FaceSettings, arm: Arm, lr: float,
-                      seed: int) -> Path:
-    """``checkpoints/faces_<p>/<family>-<hash of the arm's settings>_e<E>_lr<lr>_s<seed>``."""
-    cfg = {k: v for k, v in arm.describe().items() if k != "arm"}
-    key = hashlib.sha1(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()[:8]
-    return Path(out_dir) / "checkpoints" / f"faces_{settings.profile}" / \
-        f"{lr_family(arm)}-{key}_e{settings.recipe_at(lr).epochs}_lr{lr:g}_s{seed}"
-
-
-def train_arm(arm: Arm, settings: FaceSettings, lr: float, seed: int, eval_set, ckpt: Path,
-              resume: bool, curves: bool = False, runner=run_arm):
-    """``run_arm`` on the face task (training set, ``landmark_loss``) with base lr ``lr``;
-    a checkpoint finished by this process is reused even without ``resume``."""
-    out = runner(arm, backbone_for(settings), face_data(settings, "train"), eval_set,
-                 settings.recipe_at(lr), seed, face_loss, face_eval,
-                 batch_size=settings.batch_size, cached=settings.cache_trunk,
-                 checkpoint_dir=ckpt, resume=resume or str(ckpt) in _TRAINED, curves=curves)
-    _TRAINED.add(str(ckpt))
-    return out
-
-
-def choose_lr(rows: pd.DataFrame, tolerance: float = 0.01) -> float:
-    """The smallest lr whose validation NME is within ``tolerance`` of the best (NaN =
-    diverged, never chosen); ``rows`` holds ``base_lr`` and ``nme`` (or ``nme_mean``)."""
-    col = "nme" if "nme" in rows else "nme_mean"
-    ok = rows[rows[col].apply(lambda v: isinstance(v, float) and math.isfinite(v))]
-    if ok.empty:
-        raise FloatingPointError("every lr of the grid diverged")
-    best = ok[col].min()
-    return float(ok[ok[col] <= best * (1 + tolerance)]["base_lr"].min())
-
-
-def tune_lrs(arms: list[Arm], settings: FaceSettings, out_dir: Path, resume: bool = True
-             ) -> tuple[dict[str, float], pd.DataFrame]:
-    """Run the lr grid of every family of ``arms`` not yet in ``face_lr_<p>_runs.csv``
-    (validation sequences, first seed); returns ``{family: chosen lr}`` and the grid rows
-    of these families with a ``chosen`` column."""
-    path = result_path(out_dir, "face_lr", settings.profile, "runs")
-    seed = settings.seeds[0]
-    fams = {lr_family(a): family_arm(a) for a in arms}
-    val = face_data(settings, "test", 1)  # independent of the test set (data seed + 1)
-    for fam, rep in fams.items():
-        for lr in settings.lrs:
-            done = pd.read_csv(path) if path.is_file() else pd.DataFrame(
-                columns=["lr_family", "base_lr", "seed", "epochs"])
-            if ((done["lr_family"] == fam) & (done["base_lr"].sub(lr).abs() < lr * 1e-6)
-                    & (done["seed"] == seed)).any():
-                continue
-            row = {"lr_family": fam, **rep.describe(), "seed": seed, "base_lr": lr,
-                   "split": "validation (data seed +1)"}
-            try:
-                _, m, _ = train_arm(rep, settings, lr, seed, val,
-                                    shared_checkpoint(out_dir, settings, rep, lr, seed), resume)
-                row.update(m, status="ok")
-            except FloatingPointError as err:
-                row.update(nme=float("nan"), status="diverged")
-                print(f"  lr {lr:g} {fam}: diverged ({err})", flush=True)
-            append_row(path, row)
-            print(f"  lr {lr:g} {fam:<26} val nme {row['nme']:.4f}", flush=True)
-    grid = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    grid = grid[grid["lr_family"].isin(list(fams)) & (grid["seed"] == seed)
-                & grid["base_lr"].apply(lambda v: any(abs(v - lr) < lr * 1e-6
-                                                      for lr in settings.lrs))]
-    chosen = {f: choose_lr(g) for f, g in grid.groupby("lr_family", sort=False)}
-    grid = grid.assign(chosen=[chosen[f] == lr for f, lr in zip(grid["lr_family"],
-                                                                 grid["base_lr"], strict=True)])
-    return chosen, grid.reset_index(drop=True)
