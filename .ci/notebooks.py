@@ -174,11 +174,33 @@ def latest_rows(path: pathlib.Path, key: tuple[str, ...]) -> list[dict]:
     return sorted(rows.values(), key=lambda r: tuple(r[k] for k in key))
 
 
+def summed_rows(path: pathlib.Path, key: tuple[str, ...]) -> list[dict]:
+    """Rows of a CSV with ``seconds`` summed per ``key`` (an experiment run in several
+    invocations, e.g. ``pretrain`` once per chain with ``--jobs``), in first-seen order."""
+    if not path.exists():
+        return []
+    rows: dict[tuple, dict] = {}
+    with path.open() as fh:
+        for r in csv.DictReader(fh):
+            k = tuple(r[c] for c in key)
+            if k in rows:
+                rows[k]["seconds"] = str(float(rows[k]["seconds"]) + float(r["seconds"]))
+            else:
+                rows[k] = dict(r)
+    return list(rows.values())
+
+
 def run_time_tables() -> str:
-    """Markdown tables of the experiments' and chapters' wall times, from results/*.csv."""
+    """Markdown tables of the experiments' and chapters' wall times, from results/*.csv.
+
+    Experiment ``all`` is the wall time of a whole suite run with ``--jobs`` (its
+    experiments overlapped in time, so their rows add up to more)."""
     lines = ["| experiment | profile | seconds |", "|---|---|---:|"]
-    for r in latest_rows(ROOT / "results" / "timings.csv", ("experiment", "profile")):
-        lines.append(f"| `{r['experiment']}` | {r['profile']} | {float(r['seconds']):.0f} |")
+    rows = summed_rows(ROOT / "results" / "timings.csv", ("experiment", "profile"))
+    for r in sorted(rows, key=lambda r: (r["experiment"] == "all", r["experiment"],
+                                         r["profile"])):
+        name = "all (whole suite)" if r["experiment"] == "all" else r["experiment"]
+        lines.append(f"| `{name}` | {r['profile']} | {float(r['seconds']):.0f} |")
     lines += ["", "| chapter | profile | seconds |", "|---|---|---:|"]
     for r in latest_rows(ROOT / "results" / "runtimes.csv", ("chapter", "profile")):
         lines.append(f"| `{r['chapter']}` | {r['profile']} | {r['seconds']} |")
