@@ -9,7 +9,8 @@ their CPU-sized twins, and turns any of them into a sequence model:
 - ``weights``  safe loading of plain state_dict files (never unpickles a model)
 - ``lite``     ``LiteCNN2d`` (frames) and ``LiteCNN3d`` (clips): fc6, fc7, fc8 like the
                big ones, pre-trainable on a CPU in minutes
-- ``anatomy``  cuts a backbone into trunk, named layers (``fc6``, ``fc7``…) and head
+- ``anatomy``  cuts a backbone into trunk, named layers (``fc6``, ``fc7``…) and head;
+               ``replace_head`` gives it a new head for another number of classes
 - ``sequence`` the sequence model: trunk per frame, stages along time, head per step
 - ``build``    ``make_recurrent`` (PreRNN), ``make_baseline`` (traditional RNN on fc7)
                and ``make_frame_model`` (the frame-level reference)
@@ -24,7 +25,7 @@ their CPU-sized twins, and turns any of them into a sequence model:
 True
 """
 
-from .anatomy import FrameSpec, dissect
+from .anatomy import FrameSpec, dissect, replace_head
 from .build import make_baseline, make_frame_model, make_recurrent
 from .cross import cross_modality
 from .lite import LiteCNN2d, LiteCNN3d
@@ -46,6 +47,7 @@ __all__ = [
     "make_baseline",
     "make_frame_model",
     "make_recurrent",
+    "replace_head",
     "resnet50",
     "vgg16",
 ]

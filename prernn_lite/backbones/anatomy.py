@@ -110,6 +110,9 @@ class Anatomy:
         The pre-trained head (fc8, or ResNet50's ``fc``).
     model : nn.Module
         The backbone itself.
+    head_path : str
+        Where ``model`` keeps its head (``get_submodule`` path: ``"classifier.6"``,
+        ``"fc8"``, ``"fc"``); :func:`replace_head` puts a new one there.
     """
 
     name: str
@@ -118,6 +121,7 @@ class Anatomy:
     layers: dict[str, Layer]
     head: nn.Module
     model: nn.Module = field(repr=False)
+    head_path: str = "fc8"
 
 
 def _require(module: nn.Module, kind: type, backbone: str, name: str, path: str) -> nn.Module:
@@ -145,7 +149,7 @@ def _vgg(model: torchvision.models.VGG) -> Anatomy:
         trunk=nn.Sequential(model.features, model.avgpool, nn.Flatten(1)),
         layers={"fc6": Layer(fc6, "classifier[0]", c[1], c[2]),
                 "fc7": Layer(fc7, "classifier[3]", c[4], c[5])},
-        head=c[6], model=model,
+        head=c[6], model=model, head_path="classifier.6",
     )
 
 
@@ -181,10 +185,30 @@ def _resnet(model: torchvision.models.ResNet) -> Anatomy:
         name="ResNet50",
         spec=FrameSpec("ResNet50", ("C", "H", "W"), (m.conv1.in_channels, None, None),
                        min_size=32),
-        trunk=trunk, head=m.fc, model=model,
+        trunk=trunk, head=m.fc, model=model, head_path="fc",
         layers={"conv": Layer(conv3, "layer4[-1].conv3"),
                 "pool": Layer(nn.Identity(), "avgpool output (2048-d; no layer produces it)")},
     )
+
+
+def set_submodule(model: nn.Module, path: str, module: nn.Module) -> None:
+    """Put ``module`` at ``path`` (``get_submodule`` syntax, e.g. ``"features.0"``)."""
+    parent, _, name = path.rpartition(".")
+    setattr(model.get_submodule(parent) if parent else model, name, module)
+
+
+def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
+    """``model`` with a new ``Linear(head.in_features, num_classes)`` head, in place.
+
+    The new layer is drawn from the global RNG (seed it first for a repeatable head).
+
+    >>> net = replace_head(LiteCNN2d(image_size=32, fc_size=64, num_outputs=4), 12)
+    >>> net.fc8
+    Linear(in_features=64, out_features=12, bias=True)
+    """
+    parts = dissect(model)
+    set_submodule(model, parts.head_path, nn.Linear(parts.head.in_features, num_classes))
+    return model
 
 
 def dissect(model: nn.Module) -> Anatomy:

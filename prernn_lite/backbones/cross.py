@@ -21,6 +21,7 @@ import torch
 import torchvision
 from torch import nn
 
+from .anatomy import set_submodule
 from .lite import LiteCNN2d
 
 __all__ = ["FIRST_CONV", "cross_modality", "first_conv", "first_conv_path"]
@@ -62,11 +63,6 @@ def first_conv(model: nn.Module) -> nn.Conv2d:
         raise TypeError(f"{type(model).__name__}.{path} is {type(conv).__name__}, "
                         "not the nn.Conv2d cross_modality expects")
     return conv
-
-
-def _set_submodule(model: nn.Module, path: str, module: nn.Module) -> None:
-    parent, _, name = path.rpartition(".")
-    setattr(model.get_submodule(parent) if parent else model, name, module)
 
 
 def cross_modality(model: nn.Module, in_channels: int = 20) -> nn.Module:
@@ -130,7 +126,7 @@ def cross_modality(model: nn.Module, in_channels: int = 20) -> nn.Module:
         conv.weight.copy_(w.mean(1, keepdim=True).expand_as(conv.weight))  # (C_out, C', k, k)
         if old.bias is not None:
             conv.bias.copy_(old.bias)
-    _set_submodule(new_model, path, conv)
+    set_submodule(new_model, path, conv)
     if isinstance(new_model, LiteCNN2d):
         new_model.in_channels = in_channels
     return new_model

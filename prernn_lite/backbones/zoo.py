@@ -23,9 +23,26 @@ from torch import nn
 
 from .weights import load_weights_into
 
-__all__ = ["C3D", "c3d", "resnet50", "vgg16"]
+__all__ = ["C3D", "IMAGENET_MEAN", "IMAGENET_STD", "c3d", "imagenet_normalise",
+           "imagenet_weights", "resnet50", "vgg16"]
 
 Weights = None | str | os.PathLike | Any  # Any: a torchvision WeightsEnum
+
+#: ImageNet's per-channel RGB mean and std: those of torchvision's
+#: ``VGG16_Weights.IMAGENET1K_V1.transforms()`` (and ResNet50's), the inputs they saw.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def imagenet_normalise(frames: torch.Tensor) -> torch.Tensor:
+    """RGB frames ``(..., 3, H, W)`` in [0, 1] -> ``(frames - mean) / std`` per channel.
+
+    >>> imagenet_normalise(torch.full((1, 3, 1, 1), 0.485))[0, 0].item()
+    0.0
+    """
+    mean = torch.tensor(IMAGENET_MEAN, dtype=frames.dtype).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=frames.dtype).view(3, 1, 1)
+    return (frames - mean) / std
 
 
 def _torchvision(builder, weights: Weights, name: str) -> nn.Module:
@@ -34,6 +51,33 @@ def _torchvision(builder, weights: Weights, name: str) -> nn.Module:
     if isinstance(weights, str | os.PathLike):
         return load_weights_into(builder(weights=None), weights, name)
     return builder(weights=weights)  # a torchvision weights enum: torchvision downloads it
+
+
+_ENUMS = {"vgg16": "VGG16_Weights", "resnet50": "ResNet50_Weights"}
+
+
+def imagenet_weights(backbone: str, weights: str) -> Weights:
+    """The ``weights`` argument of :func:`vgg16` / :func:`resnet50` for a setting:
+    "imagenet" (torchvision's ``IMAGENET1K_V1`` enum: torchvision downloads it once),
+    "random" (``None``: no pre-training) or the path of a local state_dict file.
+
+    >>> imagenet_weights("resnet50", "imagenet")
+    ResNet50_Weights.IMAGENET1K_V1
+    >>> imagenet_weights("vgg16", "random") is None
+    True
+    """
+    if backbone not in _ENUMS:
+        raise ValueError(f"unknown backbone {backbone!r}; valid choices: {', '.join(_ENUMS)}")
+    if weights == "imagenet":
+        return getattr(torchvision.models, _ENUMS[backbone]).IMAGENET1K_V1
+    if weights == "random":
+        return None
+    if not os.path.isfile(weights):
+        raise FileNotFoundError(
+            f"weights {weights!r}: not 'imagenet', 'random' or an existing state_dict file "
+            f"(torchvision's key names, 1000-way head); 'imagenet' is torchvision's ImageNet "
+            f"{backbone}, 'random' no pre-training (tests only)")
+    return weights
 
 
 def vgg16(weights: Weights = None) -> torchvision.models.VGG:

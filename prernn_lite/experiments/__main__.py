@@ -32,6 +32,8 @@ from .common import CELLS, PROFILES, append_timing, results_dir
 CHAINS = ((("faces/rgb",), ("face_lr", "table1", "table2", "init", "gating")),
           (("actions/rgb", "actions/flow"), ("table3_lr", "table3")),
           (("gestures/rgb",), ("gesture",)))
+#: The tasks, one per chain (``faces``, ``actions``, ``gestures``).
+TASKS = tuple(tasks[0].split("/")[0] for tasks, _ in CHAINS)
 
 
 def chains_of(names: list[str]) -> list[tuple[list[str], list[str]]]:
@@ -60,20 +62,19 @@ def _pipe(prefix: str, stream) -> None:
         print(f"[{prefix}] {line}", end="", flush=True)
 
 
-def run_parallel(names: list[str], argv: list[str], jobs: int) -> None:
+def run_parallel(names: list[str], argv: list[str], jobs: int, profile: str) -> None:
     """Run the chains of ``names`` in up to ``jobs`` subprocesses at a time; each is this
     CLI with ``argv`` (profile, out, ...), then the ``data_samples`` MANIFEST is
-    rewritten once (the chains' pre-trainings each rewrote it)."""
+    rewritten once (the chains' pre-trainings each rewrote it; ``ci`` writes none)."""
     running: list[subprocess.Popen] = []
     for tasks, chain in chains_of(names):
         while len([p for p in running if p.poll() is None]) >= jobs:
             time.sleep(1)
         cmd = (["pretrain"] if tasks else []) + chain + argv
-        running.append(_start(cmd, "+".join(([tasks[0].split("/")[0]] if tasks else [])
-                                            + chain), tasks))
+        prefix = "+".join(([tasks[0].split("/")[0]] if tasks else []) + chain)
+        running.append(_start(cmd, prefix, tasks))
     failed = [" ".join(p.args[3:]) for p in running if p.wait() != 0]
-    if "pretrain" in names and "--profile" in argv and argv[argv.index("--profile") + 1] \
-            != "ci":
+    if "pretrain" in names and profile != "ci":
         from ..data.manifest import samples_dir, write_manifest
         write_manifest(samples_dir())
     if failed:
@@ -106,9 +107,9 @@ def task_of(name: str) -> str | None:
     >>> task_of("table2"), task_of("gesture"), task_of("pretrain")
     ('faces', 'gestures', None)
     """
-    for tasks, chain in CHAINS:
+    for task, (_, chain) in zip(TASKS, CHAINS, strict=True):
         if name in chain:
-            return tasks[0].split("/")[0]
+            return task
     return None
 
 
@@ -133,12 +134,9 @@ def option_for(values: list[str] | None, name: str) -> str | None:
             found[0] = rest
         elif sep and key == task_of(name):
             found[1] = rest
-        elif not (sep and (key in EXPERIMENTS or task_of(key) or key in _TASKS)):
+        elif not (sep and (key in EXPERIMENTS or key in TASKS)):  # not another's
             found[2] = value
     return found[min(found)] if found else None
-
-
-_TASKS = ("faces", "actions", "gestures")
 
 
 def _fail(parser: argparse.ArgumentParser, what: str, bad: list[str], valid) -> None:
@@ -184,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.tasks:
             ap.error("--tasks with --jobs: each chain pre-trains its own tasks")
         start = time.perf_counter()
-        run_parallel(names, _child_argv(args, out), args.jobs)
+        run_parallel(names, _child_argv(args, out), args.jobs, args.profile)
         seconds = time.perf_counter() - start
         if set(names) == set(EXPERIMENTS):
             append_timing(out, "all", args.profile, seconds)

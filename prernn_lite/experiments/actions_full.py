@@ -42,11 +42,11 @@ import time
 from pathlib import Path
 
 import torch
-import torchvision
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ..backbones import cross_modality, dissect, resnet50, vgg16
+from ..backbones import cross_modality, replace_head, resnet50, vgg16
+from ..backbones.zoo import imagenet_normalise, imagenet_weights
 from ..data.augment import augment_video, draw_params
 from ..data.metrics import accuracy
 from ..train import Recipe, fit, seed_everything
@@ -61,8 +61,6 @@ from .actions import (
 from .common import Arm, build_model, check_choice
 
 _BUILD = {"resnet50": resnet50, "vgg16": vgg16}
-_IMAGENET = {"resnet50": "ResNet50_Weights", "vgg16": "VGG16_Weights"}
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 #: flow is divided by this (pixels): ``data.flow`` clips displacements to +-20 px
 FLOW_BOUND = 20.0
 FLOW_CHANNELS = 20  # 10 flow fields, x and y
@@ -91,8 +89,7 @@ class StreamVideos(Dataset):
             x, _ = augment_video(x, draw_params(tuple(x.shape[-2:])),
                                  flow=self.stream == "temporal")
         if self.stream == "spatial":
-            mean, std = (torch.tensor(v).view(3, 1, 1) for v in (IMAGENET_MEAN, IMAGENET_STD))
-            x = (x - mean) / std
+            x = imagenet_normalise(x)
         else:
             x = x / FLOW_BOUND
         return {"x": x, "y": item["label"]}
@@ -119,29 +116,10 @@ def ucf101_streams(s: Table3Settings) -> dict[str, dict[str, StreamVideos]]:
                      for split, v in videos.items()} for stream in STREAMS}
 
 
-def with_new_head(model: nn.Module, num_classes: int) -> nn.Module:
-    """``model`` (VGG16 or ResNet50) with a new ``num_classes``-way head, in place:
-    VGG16's ``classifier[6]`` or ResNet50's ``fc`` becomes ``Linear(4096|2048, C)``."""
-    head = nn.Linear(dissect(model).head.in_features, num_classes)
-    if isinstance(model, torchvision.models.VGG):
-        model.classifier[6] = head
-    elif isinstance(model, torchvision.models.ResNet):
-        model.fc = head
-    else:
-        raise TypeError(f"with_new_head: expected VGG16 or ResNet50, got {type(model).__name__}")
-    return model
-
-
 def _weights_arg(s: Table3Settings):
-    """The ``weights`` argument of ``vgg16``/``resnet50`` for ``s.weights``."""
-    if s.weights == "imagenet":
-        return getattr(torchvision.models, _IMAGENET[s.backbone]).IMAGENET1K_V1
-    if s.weights == "random":
-        return None
-    if not Path(s.weights).is_file():
-        raise FileNotFoundError(f"weights {s.weights!r}: not 'imagenet', 'random' or an "
-                                "existing state_dict file (torchvision's keys, 1000-way head)")
-    return s.weights
+    """The ``weights`` argument of ``vgg16``/``resnet50`` for ``s.weights``
+    (``backbones.zoo.imagenet_weights``)."""
+    return imagenet_weights(s.backbone, s.weights)
 
 
 def full_backbones(s: Table3Settings, seed: int) -> dict[str, nn.Module]:
@@ -151,7 +129,7 @@ def full_backbones(s: Table3Settings, seed: int) -> dict[str, nn.Module]:
     weights = _weights_arg(s)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        spatial = with_new_head(_BUILD[s.backbone](weights=weights), s.num_classes)
+        spatial = replace_head(_BUILD[s.backbone](weights=weights), s.num_classes)
         return {"spatial": spatial, "temporal": cross_modality(spatial, FLOW_CHANNELS)}
 
 

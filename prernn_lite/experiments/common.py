@@ -111,11 +111,11 @@ class Arm:
         d = {"arm": self.name, **asdict(self)}
         d.pop("name")
         d["layers"] = "+".join(self.layers)
-        if self.kind != "prernn":  # only a PreRNN has these settings: leave them blank
-            d.update(mode="", init="", other_init="", layers="", extra_layers=None,
-                     hh_init="", gate_bias=None)
         if self.kind == "prernn":  # its hidden sizes are the layers' own
             d.update(hidden_size=None, num_layers=None)
+        else:  # only a PreRNN has these settings: leave them blank
+            d.update(mode="", init="", other_init="", layers="", extra_layers=None,
+                     hh_init="", gate_bias=None)
         if self.kind == "frame":
             d.update(cell="", hidden_size=None, num_layers=None)
         return d

@@ -56,6 +56,7 @@ import torch
 from torch import nn
 
 from ..backbones import vgg16
+from ..backbones.zoo import imagenet_normalise, imagenet_weights
 from .common import Arm, results_dir, run_arm
 from .faces_common import FaceSettings, face_data, face_eval, face_loss, validation_label
 from .pretrain import normalise_landmarks
@@ -64,23 +65,6 @@ VW300_URL = "https://ibug.doc.ic.ac.uk/resources/300-VW/"
 
 
 # --- 300VW: splits and samples ----------------------------------------------------------
-#: ImageNet's per-channel RGB mean and std: those of torchvision's
-#: ``VGG16_Weights.IMAGENET1K_V1.transforms()``, the inputs VGG16 was trained on.
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def imagenet_normalise(frames: torch.Tensor) -> torch.Tensor:
-    """RGB frames ``(..., 3, H, W)`` in [0, 1] -> ``(frames - mean) / std`` per channel.
-
-    >>> imagenet_normalise(torch.full((1, 3, 1, 1), 0.485))[0, 0].item()
-    0.0
-    """
-    mean = torch.tensor(IMAGENET_MEAN, dtype=frames.dtype).view(3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, dtype=frames.dtype).view(3, 1, 1)
-    return (frames - mean) / std
-
-
 def vw300_split_videos(settings: FaceSettings) -> dict[str, tuple[str, ...]]:
     """300VW video ids of each ``faces_common.face_data`` split (see the module docstring).
 
@@ -157,19 +141,9 @@ class VW300Samples(torch.utils.data.Dataset):
 
 # --- VGG16: weights and the frame fine-tune ---------------------------------------------
 def vgg16_weights(weights: str):
-    """What ``backbones.vgg16`` gets for ``FaceSettings.weights``: torchvision's ImageNet
-    enum ("imagenet": torchvision downloads it once), ``None`` ("random") or a file path."""
-    if weights == "imagenet":
-        from torchvision.models import VGG16_Weights
-        return VGG16_Weights.IMAGENET1K_V1
-    if weights == "random":
-        return None
-    if Path(weights).is_file():
-        return weights
-    raise FileNotFoundError(
-        f"FaceSettings.weights = {weights!r} is no file; valid choices: 'imagenet' "
-        "(torchvision's ImageNet VGG16), 'random' (no pre-training: tests only) or the path "
-        "of a local VGG16 state_dict with torchvision's key names")
+    """What ``backbones.vgg16`` gets for ``FaceSettings.weights``
+    (``backbones.zoo.imagenet_weights``: "imagenet", "random" or a file path)."""
+    return imagenet_weights("vgg16", weights)
 
 
 def frame_backbone_path(settings: FaceSettings) -> Path:

@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..backbones import FrameModel
+from ..backbones import FrameModel, replace_head
 from ..data.gestures import GESTURE_CLASSES, GestureSequences
 from ..data.metrics import accuracy
 from ..train import Recipe, get_recipe, scaled
@@ -140,8 +140,7 @@ def with_new_head(backbone: nn.Module, num_classes: int, seed: int) -> nn.Module
     """A copy of ``backbone`` whose head fc8 is a new seeded ``num_classes``-way layer."""
     net = copy.deepcopy(backbone)
     torch.manual_seed(seed)
-    net.fc8 = nn.Linear(net.fc8.in_features, num_classes)
-    return net
+    return replace_head(net, num_classes)
 
 
 def _is_bag(model: nn.Module) -> bool:
