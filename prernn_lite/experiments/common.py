@@ -46,7 +46,7 @@ from ..backbones import (
     make_frame_model,
     make_recurrent,
 )
-from ..params import pre_layer_added_params, solve_hidden_size
+from ..params import prernn_added_params, solve_hidden_size
 from ..train import Recipe, fit, seed_everything
 
 KINDS = ("prernn", "traditional", "frame")
@@ -194,8 +194,7 @@ def matched_size(cell: str, layer_shapes: Sequence[tuple[int, int]], feature_siz
     ``params.matched_hidden_size``'s rule (weight matrices only, no biases) for any
     backbone: returns ``(rounded, exact)``.
     """
-    budget = sum(pre_layer_added_params(cell, f, h, mode=mode, bias=False)
-                 for f, h in layer_shapes)
+    budget = prernn_added_params(cell, mode=mode, bias=False, layer_sizes=layer_shapes)
     exact = solve_hidden_size(budget, cell, feature_size, num_layers, bias=False)
     return round(exact), exact
 

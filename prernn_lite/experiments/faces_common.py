@@ -134,9 +134,14 @@ def matched_hidden(settings: FaceSettings, cell: str) -> tuple[int, float]:
     return matched_size(cell, [fc["fc6"], fc["fc7"]], feature_size=fc["fc7"][1])
 
 
-def lite_matched(cell: str, fc_in: int = 1024, fc: int = 256) -> tuple[int, float]:
-    """Parameter-matched traditional size for the lite backbone (fc6 1024->256, fc7)."""
-    return matched_size(cell, [(fc_in, fc), (fc, fc)], feature_size=fc)
+def lite_matched(cell: str) -> tuple[int, float]:
+    """Parameter-matched traditional size for the lite backbone (fc6 1024->256, fc7):
+    :func:`matched_hidden` of the ``lite`` settings.
+
+    >>> lite_matched("lstm")[0]
+    314
+    """
+    return matched_hidden(FaceSettings(), cell)
 
 
 # --- data -------------------------------------------------------------------------------
