@@ -53,7 +53,7 @@ BACKBONE_LAYERS: dict[str, dict[str, tuple[int, int]]] = {
 }
 
 _MODES = ("gate", "sih")
-_ROUNDINGS = ("nearest", "floor", "ceil")
+_ROUNDINGS = ("nearest", "floor", "ceil", "none")
 
 
 def _gates(cell: str) -> int:
@@ -189,8 +189,11 @@ def matched_hidden_size(
     bias: bool = False,
     rounding: str = "nearest",
     layer_sizes: Sequence[tuple[int, int]] | None = None,
-) -> int:
+) -> int | float:
     """Hidden size of a traditional RNN with as many parameters as PreRNN adds.
+
+    This is the one function that matches parameters: the experiments and the book
+    call it for every backbone (``layer_sizes`` from ``backbones.layer_sizes``).
 
     Parameters
     ----------
@@ -207,13 +210,14 @@ def matched_hidden_size(
         PreRNN structure whose added parameters are matched.
     bias : bool
         Count biases on both sides (default False: weight matrices only).
-    rounding : {"nearest", "floor", "ceil"}
+    rounding : {"nearest", "floor", "ceil", "none"}
+        How the real solution is made a size; "none" returns the real number itself.
     layer_sizes : sequence of (int, int), optional
         ``(in, out)`` of each transformed layer, instead of ``backbone``/``layers``.
 
     Returns
     -------
-    int
+    int (float with ``rounding="none"``)
         LSTM 5762, GRU 5499, VRNN 2731 with the defaults; the paper prints 5761,
         5497 and 2740 (:data:`prernn_lite.paper.PAPER_SIMILAR_HIDDEN_SIZE`).
 
@@ -221,6 +225,8 @@ def matched_hidden_size(
     [5762, 5499, 2731]
     >>> matched_hidden_size("lstm", layer_sizes=[(1024, 256), (256, 256)])  # LiteCNN2d
     314
+    >>> round(matched_hidden_size("lstm", rounding="none"), 1)
+    5762.1
     """
     if rounding not in _ROUNDINGS:
         raise ValueError(f"unknown rounding {rounding!r}; expected one of {_ROUNDINGS}")
@@ -229,4 +235,6 @@ def matched_hidden_size(
     if feature_size is None:
         feature_size = sizes[-1][1]
     d = solve_hidden_size(budget, cell, feature_size, num_layers, bias=bias)
+    if rounding == "none":
+        return d
     return {"nearest": round, "floor": math.floor, "ceil": math.ceil}[rounding](d)

@@ -4,7 +4,12 @@ Every chapter reads one switch, the environment variable ``PROFILE``:
 
 - ``ci``   seconds on a CPU; what continuous integration runs and the stored outputs show;
 - ``lite`` minutes on a CPU; small stand-in tasks and lite pre-trained backbones;
-- ``full`` the real datasets and backbones, on a GPU.
+- ``full`` the real datasets and backbones (300VW, nvGesture, UCF101; VGG16, C3D,
+  ResNet50), on a GPU.
+
+This is the one definition of the profile names: the generated stand-ins
+(``data.profiles``) exist in ``ci`` and ``lite`` sizes, and every experiment's settings
+(``experiments.settings``) are resolved from these names.
 
 >>> current_profile(environ={})
 'ci'
@@ -17,9 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-import torch
-
-__all__ = ["PROFILES", "current_profile", "default_device"]
+__all__ = ["PROFILES", "current_profile"]
 
 PROFILES: tuple[str, ...] = ("ci", "lite", "full")
 
@@ -37,19 +40,3 @@ def current_profile(default: str = "ci", environ: Mapping[str, str] | None = Non
     if name not in PROFILES:
         raise ValueError(f"PROFILE={name!r} is not a profile; expected one of {PROFILES}")
     return name
-
-
-def default_device(profile: str) -> torch.device:
-    """``cuda`` for the ``full`` profile when a GPU is present, else ``cpu``.
-
-    The ``ci`` and ``lite`` profiles always run on the CPU, so their numbers do not
-    depend on the machine that happens to run them.
-
-    >>> default_device("ci")
-    device(type='cpu')
-    """
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; expected one of {PROFILES}")
-    if profile == "full" and torch.cuda.is_available():
-        return torch.device("cuda")
-    return torch.device("cpu")

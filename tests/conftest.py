@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from prernn_lite.experiments.common import LITE_BACKBONES
+from prernn_lite.experiments.pretrain import LITE_BACKBONES
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from prernn_lite.experiments import EXPERIMENTS
 from prernn_lite.experiments.__main__ import CHAINS, chains_of, main
-from prernn_lite.experiments.common import append_row
+from prernn_lite.experiments.results import append_row
 
 
 def test_every_experiment_is_in_exactly_one_chain():
@@ -86,7 +86,7 @@ def test_data_root_and_weights_go_to_the_experiments_they_name(monkeypatch, tmp_
     seen = {}
     for name in ("table1", "gesture"):
         monkeypatch.setattr(EXPERIMENTS[name], "run",
-                            lambda s, seeds, out, resume, n=name: seen.setdefault(n, s))
+                            lambda s, seeds, out, resume, n=name, **kw: seen.setdefault(n, s))
     main(["table1", "gesture", "--profile", "full", "--out", str(tmp_path),
           "--data-root", "faces=/d/300VW", "--data-root", "gesture=/d/nvGesture",
           "--weights", "gestures=/w/c3d.pickle", "--weights", "random"])

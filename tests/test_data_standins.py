@@ -34,15 +34,15 @@ def _stack(ds):
 
 # ----------------------------------------------------------------------------- profiles
 def test_profiles_name_the_valid_choices():
-    with pytest.raises(ValueError, match="valid names: ci, lite, full"):
+    with pytest.raises(ValueError, match="valid names: ci, lite"):
         get_profile("faces", "tiny")
     with pytest.raises(ValueError, match="valid tasks"):
         get_profile("speech", "ci")
     with pytest.raises(TypeError, match="valid settings: .*seq_len"):
         FaceSequences(profile="ci", T=3)
     for task in ("faces", "gestures", "actions"):
-        sizes = [get_profile(task, n).n_train for n in ("ci", "lite", "full")]
-        assert sizes == sorted(sizes) and sizes[0] < sizes[2]
+        sizes = [get_profile(task, n).n_train for n in ("ci", "lite")]
+        assert sizes[0] < sizes[1]
     assert make_profile("faces", "ci", seq_len=5).seq_len == 5
 
 

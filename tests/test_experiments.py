@@ -11,22 +11,20 @@ import pandas as pd
 import pytest
 import torch
 
+from prernn_lite.backbones import FeatureModel
 from prernn_lite.experiments import (
     EXPERIMENTS,
-    faces,
-    faces_analysis,
-    faces_lr,
-    pretrained_backbone,
-)
-from prernn_lite.experiments.__main__ import main
-from prernn_lite.experiments.common import (
     LITE_BACKBONES,
-    FeatureModel,
+    Arm,
     build_model,
+    faces,
     load_results,
-    matched_size,
+    pretrained_backbone,
+    run_arm,
     summarize,
 )
+from prernn_lite.experiments.__main__ import main
+from prernn_lite.experiments.faces import lr as faces_lr
 from prernn_lite.train import seed_everything
 
 TINY = dict(profile="ci", seeds=(0,), n_train=4, n_test=3, epoch_scale=0.05,
@@ -42,9 +40,7 @@ def samples(tmp_path, monkeypatch):
     torch.save(LITE_BACKBONES[("faces", "rgb")]().state_dict(), root / "weights" / "faces_rgb.pt")
     monkeypatch.setenv("PRERNN_LITE_SAMPLES", str(root))
     monkeypatch.setenv("PRERNN_RESULTS", str(tmp_path / "results"))
-    faces.face_data.cache_clear()
-    yield tmp_path / "results"
-    faces.face_data.cache_clear()
+    return tmp_path / "results"
 
 
 def tiny(**changes):
@@ -91,9 +87,12 @@ def test_summary_mean_std_by_hand():
     assert s.at["a", "kind"] == "frame" and "seed" not in s.columns
 
 
-def test_matched_size_reproduces_the_papers_vgg16_rule():
-    # fc6 25088->4096 and fc7 on 4096-d features: params.matched_hidden_size's LSTM 5762
-    assert matched_size("lstm", [(25088, 4096), (4096, 4096)], 4096)[0] == 5762
+def test_matched_sizes_come_from_the_profiles_backbone():
+    # full: VGG16's fc6 25088->4096 and fc7 (params.matched_hidden_size: LSTM 5762);
+    # lite: LiteCNN2d's fc6 1024->256 and fc7 256->256
+    full, lite = faces.FaceSettings.for_profile("full"), faces.FaceSettings()
+    assert [full.matched_hidden(c) for c in ("vrnn", "lstm", "gru")] == [2731, 5762, 5499]
+    assert lite.fc_layers == [(1024, 256), (256, 256)] and lite.matched_hidden("lstm") == 314
 
 
 def test_table1_writes_documented_csvs_and_resume_skips_finished_arms(samples, monkeypatch):
@@ -120,8 +119,8 @@ def test_table1_writes_documented_csvs_and_resume_skips_finished_arms(samples, m
     assert {"cell", "paper_column", "paper_value", "nme_mean", "paper_rel", "ours_rel"} <= \
         set(paper.columns)
     calls = []
-    real = faces.run_arm
-    monkeypatch.setattr(faces, "run_arm", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = faces_lr.run_arm
+    monkeypatch.setattr(faces_lr, "run_arm", lambda *a, **k: calls.append(1) or real(*a, **k))
     again = faces.table1(settings, (0,), samples, resume=True)
     assert calls == [] and len(again) == len(runs)
     faces.table1(settings, (0,), samples, resume=False)
@@ -133,9 +132,9 @@ def test_lr_grid_trains_on_train_and_scores_on_validation_never_test(samples, mo
     seen, real = [], faces_lr.run_arm
     monkeypatch.setattr(faces_lr, "run_arm", lambda arm, bb, tr, te, *a, **k:
                         seen.append((tr, te)) or real(arm, bb, tr, te, *a, **k))
-    faces.tune_lrs([faces.Arm("frame", "frame")], settings, samples)
-    train, val = faces.face_data(settings, "train"), faces.face_data(settings, "validation")
-    test = faces.face_data(settings, "test")
+    src = faces.face_source(settings)
+    faces.tune_lrs([Arm("frame", "frame")], src, samples)
+    train, val, test = src.data("train"), src.data("validation"), src.data("test")
     assert len(seen) == 2 and all(tr is train and te is val for tr, te in seen)
     assert not torch.equal(val[0]["y"], test[0]["y"])  # another draw (data seed + 1)
 
@@ -153,46 +152,46 @@ def test_landmark_loss_by_hand():
 def test_choose_lr_takes_the_smallest_within_tolerance_and_skips_diverged():
     rows = pd.DataFrame({"base_lr": [1e-4, 1e-3, 1e-2, 1e-1],
                          "nme": [0.30, 0.2015, 0.20, float("nan")]})
-    assert faces_analysis.choose_lr(rows) == 1e-3
-    assert faces_analysis.choose_lr(rows, tolerance=0.0) == 1e-2
+    assert faces.choose_lr(rows) == 1e-3
+    assert faces.choose_lr(rows, tolerance=0.0) == 1e-2
 
 
 def test_fresh_traditional_layers_learn(samples):
     """A new 2-layer RNN + head on fc7 must cut its loss well below where it starts."""
     settings = tiny(n_train=16, epoch_scale=0.2, batch_size=4)  # 6 epochs
-    arm = faces.Arm("lstm-trad-32", "traditional", "lstm", hidden_size=32)
+    arm = Arm("lstm-trad-32", "traditional", "lstm", hidden_size=32)
     train, bb = faces.face_data(settings, "train"), faces.backbone_for(settings)
     loader = torch.utils.data.DataLoader(train, batch_size=64)
     seed_everything(0)  # run_arm's start: the same weights
     with torch.no_grad():
         start = faces.face_eval(FeatureModel(build_model(arm, bb, freeze_trunk=True)).eval(),
                                 loader)["loss"]
-    _, end, _ = faces.run_arm(arm, bb, train, train, settings.recipe_at(1e-2), 0,
+    _, end, _ = run_arm(arm, bb, train, train, settings.recipe_at(1e-2), 0,
                               faces.face_loss, faces.face_eval, batch_size=4)
     assert end["loss"] < 0.5 * start
 
 
 def test_interrupted_arm_continues_from_its_checkpoint(samples):
     settings = tiny(cells=("vrnn",), epoch_scale=0.1)  # 3 epochs
-    arm = faces.Arm("vrnn-prernn", cell="vrnn")
+    arm = Arm("vrnn-prernn", cell="vrnn")
     bb, data = faces.backbone_for(settings), faces.face_data(settings, "train")
     test, ckpt = faces.face_data(settings, "test"), samples / "ckpt"
     short = settings.recipe.replace(epochs=1)
-    faces.run_arm(arm, bb, data, test, short, 0, faces.face_loss, faces.face_eval,
+    run_arm(arm, bb, data, test, short, 0, faces.face_loss, faces.face_eval,
                   checkpoint_dir=ckpt, batch_size=2)
-    _, m, hist = faces.run_arm(arm, bb, data, test, settings.recipe, 0, faces.face_loss,
+    _, m, hist = run_arm(arm, bb, data, test, settings.recipe, 0, faces.face_loss,
                                faces.face_eval, checkpoint_dir=ckpt, batch_size=2)
     assert hist.epochs_done == 3 and m["epochs"] == 3
 
 
 def test_init_and_gating_write_curves_and_saturation(samples):
     settings = tiny(cells=("gru",))
-    faces_analysis.init(settings, (0,), samples, resume=True)
+    faces.init(settings, (0,), samples, resume=True)
     curves = load_results("init", "ci", "curves")
     assert {"arm", "seed", "epoch", "lr", "train_loss", "loss", "nme", "nme_hard"} <= \
         set(curves.columns)
     assert curves.groupby("arm")["epoch"].min().eq(0).all()
-    faces_analysis.gating(settings, (0,), samples, resume=True)
+    faces.gating(settings, (0,), samples, resume=True)
     sat = load_results("gating", "ci", "saturation")
     assert {"arm", "seed", "layer", "gate", "unit", "left", "right"} <= set(sat.columns)
     assert set(sat["gate"]) == {"r", "z"} and sat[["left", "right"]].sum(axis=1).le(1).all()

@@ -13,8 +13,10 @@ import torch
 
 from prernn_lite.backbones import LiteCNN2d
 from prernn_lite.experiments import actions as A
-from prernn_lite.experiments.common import ID_COLUMNS, read_results_csv
+from prernn_lite.experiments import matched_sizes
+from prernn_lite.experiments.features import FeatureSet
 from prernn_lite.experiments.pretrain import _cross_modality
+from prernn_lite.experiments.results import ID_COLUMNS, read_results_csv
 
 
 def test_table3_ci_like_run_writes_documented_csvs(fake_weights, tmp_path):
@@ -45,7 +47,7 @@ def test_table3_ci_like_run_writes_documented_csvs(fake_weights, tmp_path):
 
 def test_matched_hidden_size_is_the_closest_integer_by_brute_force():
     net = LiteCNN2d(image_size=64, fc_size=32, num_outputs=8)  # fc6 1024 -> 32, fc7 32 -> 32
-    sizes = A.matched_sizes(("lstm", "gru", "vrnn"), net).set_index("cell")
+    sizes = matched_sizes(("lstm", "gru", "vrnn"), net).set_index("cell")
     F, H = 1024, 32
     added = {"lstm": 3 * H * F + 4 * H * H + 3 * H * H + 4 * H * H,
              "gru": 2 * H * F + 3 * H * H + 2 * H * H + 3 * H * H,
@@ -90,7 +92,7 @@ def test_video_score_averages_time_steps():
             return x  # logits = features
     x = torch.tensor([[[0.0, 3.0], [2.0, 0.0], [2.0, 0.0]]])
     x2 = torch.tensor([[[0.0, 9.0], [1.0, 0.0], [1.0, 0.0]]])  # mean of the 3 steps, by hand:
-    data = A.FeatureSet(torch.cat([x, x2]), torch.tensor([0, 1]))
+    data = FeatureSet(torch.cat([x, x2]), torch.tensor([0, 1]))
     torch.testing.assert_close(A.video_scores(Steps(), data),
                                torch.tensor([[4 / 3, 1.0], [2 / 3, 3.0]]))
 
@@ -103,4 +105,4 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="spatial, temporal"):
         A.Table3Settings().recipe("depth")
     with pytest.raises(ValueError, match=r"\(N, T, F\)"):
-        A.FeatureSet(torch.zeros(4, 8), torch.zeros(4))
+        FeatureSet(torch.zeros(4, 8), torch.zeros(4))

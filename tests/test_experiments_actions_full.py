@@ -2,7 +2,7 @@
 
 The full settings are shrunk to the 4 clips of ``data_samples/ucf101`` (2 train, 2 test),
 random weights (no download), 32 px frames, T = 2 segments and one epoch per stream; the
-code path (``actions_full``, reached through ``actions.run_table3``) is the one the GPU
+code path (``actions.full``, reached through ``actions.run_table3``) is the one the GPU
 run takes.
 """
 
@@ -16,10 +16,11 @@ import torchvision
 from prernn_lite.backbones import make_baseline, make_recurrent, resnet50, vgg16
 from prernn_lite.data.manifest import samples_dir
 from prernn_lite.data.ucf101 import UCF101Videos
+from prernn_lite.experiments import CELLS, Arm, matched_sizes
 from prernn_lite.experiments import actions as A
-from prernn_lite.experiments import actions_full as AF
 from prernn_lite.experiments.__main__ import main
-from prernn_lite.experiments.common import ID_COLUMNS, Arm, read_results_csv
+from prernn_lite.experiments.actions import full as AF
+from prernn_lite.experiments.results import ID_COLUMNS, read_results_csv
 from prernn_lite.train import load_checkpoint, save_checkpoint
 
 UCF = samples_dir() / "ucf101"
@@ -89,7 +90,7 @@ def _check_csvs(out, cells, frame: bool) -> pd.DataFrame:
 def test_full_run_resnet50_writes_the_table3_csvs(tmp_path):
     out = tmp_path / "results"
     A.run_table3(tiny(), (0,), out, resume=False)  # every cell and column
-    runs = _check_csvs(out, A.CELLS, frame=True)
+    runs = _check_csvs(out, CELLS, frame=True)
     assert len(runs) == 3 + 5 + 5 + 1 and (runs.backbone == "resnet50").all()
     pre = runs[runs.kind == "prernn"]
     assert (pre.layers == "conv").all() and set(pre["mode"]) == {"gate", "sih"}
@@ -119,7 +120,7 @@ def test_full_run_vgg16_writes_the_table3_csvs(tmp_path):
 def test_matched_sizes_count_what_the_built_models_add(backbone, layers):
     with torch.device("meta"):  # shapes only
         net = {"resnet50": resnet50, "vgg16": vgg16}[backbone]()
-    sizes = A.matched_sizes(("vrnn", "lstm", "gru"), net, layers=layers).set_index("cell")
+    sizes = matched_sizes(("vrnn", "lstm", "gru"), net, layers=layers).set_index("cell")
     for cell in ("vrnn", "lstm", "gru"):
         with torch.device("meta"):
             pre = make_recurrent(net, layers=layers, cell=cell, other_init="zeros")

@@ -19,12 +19,15 @@ from torchvision.models import VGG16_Weights
 from torchvision.transforms.v2 import functional as TF
 
 from prernn_lite.backbones import dissect, vgg16
+from prernn_lite.backbones.zoo import imagenet_weights
 from prernn_lite.data.augment import SequenceAugment
 from prernn_lite.data.manifest import samples_dir
 from prernn_lite.data.vw300 import VW300Sequences, vw300_videos
-from prernn_lite.experiments import faces, faces_full, faces_lr
-from prernn_lite.experiments.common import LITE_BACKBONES, load_results
+from prernn_lite.experiments import LITE_BACKBONES, Arm, faces, load_results
+from prernn_lite.experiments.faces import full as faces_full
+from prernn_lite.experiments.faces import lr as faces_lr
 from prernn_lite.paper import paper_tables
+from prernn_lite.params import matched_hidden_size
 
 TOY = dict(weights="random", cells=("vrnn",), hidden_ratios=(1 / 16,), seeds=(0,),
            epoch_scale=1 / 30, seq_len=4, image_size=32, batch_size=4,
@@ -66,11 +69,7 @@ def env(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PRERNN_RESULTS", str(tmp / "results"))
         mp.setattr("torchvision.models._api.load_state_dict_from_url", no_download)
-        faces.face_data.cache_clear()
-        faces_full._VGG16.clear()
         yield {"root": str(root), "out": tmp / "results"}
-    faces.face_data.cache_clear()
-    faces_full._VGG16.clear()
     shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -89,7 +88,6 @@ def frame_fine_tune(env):
 def spy(monkeypatch):
     s = Spy(faces_lr.run_arm)
     monkeypatch.setattr(faces_lr, "run_arm", s)
-    monkeypatch.setattr(faces, "run_arm", s)
     monkeypatch.setattr(faces_full, "run_arm", s)
     return s
 
@@ -100,7 +98,7 @@ def test_full_sweep_is_table1s_vgg16_columns_and_matched_sizes_vgg16s():
     assert faces.hidden_sizes(s) == [256, 512, 1024, 2048, 4096, 8192]  # paper + 2 fc
     cols = paper_tables()["table1_300vw_test_loss_2_layers"]["columns"]
     assert [str(h) for h in faces.hidden_sizes(s)[:5]] == cols[:5]
-    ours = {c: faces.matched_hidden(s, c)[0] for c in ("vrnn", "lstm", "gru")}
+    ours = {c: s.matched_hidden(c) for c in ("vrnn", "lstm", "gru")}
     assert ours == {"vrnn": 2731, "lstm": 5762, "gru": 5499}  # FACTS.md's solutions
     paper = paper_tables()["table1_300vw_test_loss_2_layers"]["similar_hidden_size"]
     assert all(abs(ours[c] - paper[c]) / paper[c] < 0.005 for c in ours)  # 5761/5497/2740
@@ -111,8 +109,9 @@ def test_full_sweep_is_table1s_vgg16_columns_and_matched_sizes_vgg16s():
 def test_lite_sweep_and_matched_sizes_unchanged():
     s = faces.FaceSettings.for_profile("lite")
     assert faces.hidden_sizes(s) == [16, 32, 64, 128, 256, 512]
-    for cell in ("vrnn", "lstm", "gru"):
-        assert faces.matched_hidden(s, cell) == faces.lite_matched(cell)
+    for cell in ("vrnn", "lstm", "gru"):  # LiteCNN2d: fc6 1024 -> 256, fc7 256 -> 256
+        assert s.matched_hidden(cell) == matched_hidden_size(
+            cell, layer_sizes=[(1024, 256), (256, 256)])
 
 
 def test_fc_layers_are_those_of_the_profiles_backbone():
@@ -120,9 +119,10 @@ def test_fc_layers_are_those_of_the_profiles_backbone():
         return {n: (layer.module.in_features, layer.module.out_features)
                 for n, layer in dissect(model).layers.items()}
     with torch.device("meta"):
-        assert shapes(vgg16()) == faces.FaceSettings.for_profile("full").fc_layers
-        lite = LITE_BACKBONES[("faces", "rgb")]()
-    assert shapes(lite) == faces.FaceSettings.for_profile("lite").fc_layers
+        full = list(shapes(vgg16()).values())
+        lite = list(shapes(LITE_BACKBONES[("faces", "rgb")]()).values())
+    assert full == faces.FaceSettings.for_profile("full").fc_layers
+    assert lite == faces.FaceSettings.for_profile("lite").fc_layers
 
 
 def test_full_validation_videos_are_held_out_training_videos():
@@ -140,18 +140,18 @@ def test_full_validation_videos_are_held_out_training_videos():
 
 
 def test_weights_field_choices_and_a_clear_error(tmp_path):
-    assert faces_full.vgg16_weights("imagenet") is VGG16_Weights.IMAGENET1K_V1
-    assert faces_full.vgg16_weights("random") is None
+    assert imagenet_weights("vgg16", "imagenet") is VGG16_Weights.IMAGENET1K_V1
+    assert imagenet_weights("vgg16", "random") is None
     (tmp_path / "vgg.pt").touch()
-    assert faces_full.vgg16_weights(str(tmp_path / "vgg.pt")) == str(tmp_path / "vgg.pt")
+    assert imagenet_weights("vgg16", str(tmp_path / "vgg.pt")) == str(tmp_path / "vgg.pt")
     with pytest.raises(FileNotFoundError, match="'imagenet'.*'random'.*state_dict"):
-        faces_full.vgg16_weights("nope.pt")
+        imagenet_weights("vgg16", "nope.pt")
 
 
 def test_full_default_lr_is_the_papers_and_is_not_tuned(spy, tmp_path):
     s = faces.FaceSettings.for_profile("full")
     assert s.lrs == (paper_tables()["schedules"]["face"]["base_lr"],)
-    chosen, grid = faces.tune_lrs(faces.table1_arms(s), s, tmp_path)
+    chosen, grid = faces.tune_lrs(faces.table1_arms(s), faces.face_source(s), tmp_path)
     assert spy.calls == [] and set(chosen.values()) == {1e-4}
     assert grid["chosen"].all() and set(grid["status"]) == {"not tuned"}
     assert not (tmp_path / "face_lr_full_runs.csv").exists()
@@ -190,7 +190,7 @@ def test_frame_vgg16_is_fine_tuned_on_lr_training_videos_scored_on_validation(
     assert len(saved) == 1 and "held-out training videos 002" in saved[0].read_text()
     s = full(data_root=env["root"])
     first = faces.backbone_for(s)
-    faces_full._VGG16.clear()  # a new process: the saved network is loaded, not trained again
+    # a new run context (as in a new process): the saved network is loaded, not trained
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(faces_full, "run_arm", lambda *a, **k: pytest.fail("trained again"))
         again = faces.backbone_for(s)
@@ -200,7 +200,7 @@ def test_frame_vgg16_is_fine_tuned_on_lr_training_videos_scored_on_validation(
 
 def test_full_lr_is_chosen_on_validation_videos_never_test(env, frame_fine_tune, spy):
     s = full(data_root=env["root"], lrs=(1e-4, 1e-3))
-    chosen, grid = faces.tune_lrs([faces.Arm("frame", "frame")], s, env["out"])
+    chosen, grid = faces.tune_lrs([Arm("frame", "frame")], faces.face_source(s), env["out"])
     assert [c["lr"] for c in spy.calls] == [1e-4, 1e-3]
     for c in spy.calls:  # trained on the 45 (here: 001), scored on the held-out 002
         assert c["train"] == ("001",) and c["eval"] == ("002",)

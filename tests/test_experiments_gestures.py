@@ -7,15 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
-from prernn_lite.backbones import LiteCNN3d, make_frame_model, make_recurrent
+from prernn_lite.backbones import FeatureModel, LiteCNN3d, make_frame_model, make_recurrent
 from prernn_lite.data.gestures import GESTURE_CLASSES, GestureSequences
 from prernn_lite.experiments import gestures as G
-from prernn_lite.experiments.common import (
-    ID_COLUMNS,
-    FeatureModel,
-    load_results,
-    read_results_csv,
-)
+from prernn_lite.experiments.results import ID_COLUMNS, load_results, read_results_csv
 
 
 def test_gesture_ci_like_run_writes_csvs_and_a_consistent_confusion(fake_weights, tmp_path):

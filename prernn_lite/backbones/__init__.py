@@ -10,8 +10,10 @@ their CPU-sized twins, and turns any of them into a sequence model:
 - ``lite``     ``LiteCNN2d`` (frames) and ``LiteCNN3d`` (clips): fc6, fc7, fc8 like the
                big ones, pre-trainable on a CPU in minutes
 - ``anatomy``  cuts a backbone into trunk, named layers (``fc6``, ``fc7``…) and head;
-               ``replace_head`` gives it a new head for another number of classes
-- ``sequence`` the sequence model: trunk per frame, stages along time, head per step
+               ``replace_head`` gives it a new head for another number of classes;
+               ``layer_sizes`` the (in, out) of the layers, for parameter matching
+- ``sequence`` the sequence model: trunk per frame, stages along time, head per step;
+               ``FeatureModel``: the same without its trunk, on trunk features
 - ``build``    ``make_recurrent`` (PreRNN), ``make_baseline`` (traditional RNN on fc7)
                and ``make_frame_model`` (the frame-level reference)
 - ``cross``    ``cross_modality``: a copy whose first conv reads optical-flow stacks,
@@ -25,16 +27,17 @@ their CPU-sized twins, and turns any of them into a sequence model:
 True
 """
 
-from .anatomy import FrameSpec, dissect, replace_head
+from .anatomy import FrameSpec, dissect, layer_sizes, replace_head
 from .build import make_baseline, make_frame_model, make_recurrent
 from .cross import cross_modality
 from .lite import LiteCNN2d, LiteCNN3d
-from .sequence import FrameModel, SequenceModel
+from .sequence import FeatureModel, FrameModel, SequenceModel
 from .weights import load_state_dict_file
 from .zoo import C3D, c3d, resnet50, vgg16
 
 __all__ = [
     "C3D",
+    "FeatureModel",
     "FrameModel",
     "FrameSpec",
     "LiteCNN2d",
@@ -43,6 +46,7 @@ __all__ = [
     "c3d",
     "cross_modality",
     "dissect",
+    "layer_sizes",
     "load_state_dict_file",
     "make_baseline",
     "make_frame_model",

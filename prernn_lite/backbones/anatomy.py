@@ -246,3 +246,29 @@ def dissect(model: nn.Module) -> Anatomy:
         f"unsupported backbone {type(model).__name__}; supported: torchvision VGG16 and "
         "ResNet50, C3D, LiteCNN2d, LiteCNN3d (prernn_lite.backbones)"
     )
+
+
+def layer_sizes(model: nn.Module, layers=("fc6", "fc7")) -> list[tuple[int, int]]:
+    """``(in, out)`` of the layers PreRNN would transform, for parameter matching.
+
+    A Linear's features or a 1x1 Conv2d's channels (ResNet50's conv3, 512 -> 2048: its
+    PreConv cell's hidden conv is 1x1 too, so it adds what a Linear of that shape would);
+    pass the result to ``params.matched_hidden_size(..., layer_sizes=...)``.
+
+    >>> layer_sizes(LiteCNN2d(image_size=64, fc_size=256))
+    [(1024, 256), (256, 256)]
+    """
+    parts, sizes = dissect(model), []
+    for name in layers:
+        if name not in parts.layers:
+            raise ValueError(f"{parts.name} has no layer {name!r}; valid layers: "
+                             f"{', '.join(parts.layers)}")
+        m = parts.layers[name].module
+        if isinstance(m, nn.Linear):
+            sizes.append((m.in_features, m.out_features))
+        elif isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1):
+            sizes.append((m.in_channels, m.out_channels))
+        else:
+            raise ValueError(f"{parts.name}'s {name} is {type(m).__name__}: only Linear "
+                             "layers and 1x1 convs can be counted")
+    return sizes

@@ -48,12 +48,12 @@ from ..cells import (
 )
 from .anatomy import Anatomy, dissect
 from .sequence import (
+    BottleneckStage,
+    BottleneckTrunk,
+    CellStage,
     FrameModel,
+    FrameStage,
     SequenceModel,
-    _BottleneckStage,
-    _BottleneckTrunk,
-    _CellStage,
-    _FrameStage,
 )
 
 __all__ = ["make_baseline", "make_frame_model", "make_recurrent"]
@@ -90,9 +90,9 @@ def _fc_stages(parts: Anatomy, chosen: list[str], cell: str, mode: str, init: st
     for name, layer in parts.layers.items():
         if name in chosen:  # the cell applies φ itself; the dropout stays after it
             pre = PRE[cell].from_linear(layer.module, mode=mode, init=init, **cell_kwargs)
-            stages.append(_CellStage(name, pre, layer.drop))
+            stages.append(CellStage(name, pre, layer.drop))
         else:
-            stages.append(_FrameStage(nn.Sequential(layer.module, layer.act, layer.drop)))
+            stages.append(FrameStage(nn.Sequential(layer.module, layer.act, layer.drop)))
     return stages
 
 
@@ -104,9 +104,9 @@ def _resnet_stages(parts: Anatomy, chosen: list[str], cell: str, mode: str, init
         kwargs = {"activation": "identity", **cell_kwargs}
         conv3 = parts.layers["conv"].module
         pre = PRE_CONV[cell].from_conv2d(conv3, mode=mode, init=init, **kwargs)
-        trunk: nn.Module = _BottleneckTrunk(m)
+        trunk: nn.Module = BottleneckTrunk(m)
         stages: list[nn.Module] = [
-            _BottleneckStage("conv", pre, m.layer4[-1], conv3.in_channels, pool)]
+            BottleneckStage("conv", pre, m.layer4[-1], conv3.in_channels, pool)]
     else:
         trunk, stages = parts.trunk, []
     if "pool" in chosen:
@@ -117,7 +117,7 @@ def _resnet_stages(parts: Anatomy, chosen: list[str], cell: str, mode: str, init
             ident.bias.zero_()
         fc_kwargs = {k: v for k, v in cell_kwargs.items() if k != "hidden_kernel_size"}
         pre = PRE[cell].from_linear(ident, mode=mode, init=init, **fc_kwargs)
-        stages.append(_CellStage("pool", pre))
+        stages.append(CellStage("pool", pre))
     return trunk, stages
 
 
@@ -201,7 +201,7 @@ def make_recurrent(
     if extra_layers:
         width = parts.head.in_features
         extra = TRADITIONAL[cell](width, width, num_layers=extra_layers)
-        stages.append(_CellStage("extra", _like(extra, parts.head)))
+        stages.append(CellStage("extra", _like(extra, parts.head)))
     return SequenceModel(parts.name, parts.spec, trunk, stages, parts.head, freeze_trunk)
 
 
@@ -265,11 +265,11 @@ def make_baseline(
     width = parts.head.in_features
     hidden = width if hidden_size is None else hidden_size
     outputs = parts.head.out_features if num_outputs is None else num_outputs
-    stages: list[nn.Module] = [_FrameStage(nn.Sequential(*[
+    stages: list[nn.Module] = [FrameStage(nn.Sequential(*[
         m for layer in parts.layers.values() if isinstance(layer.module, nn.Linear)
         for m in (layer.module, layer.act, layer.drop)]))]
     rnn = TRADITIONAL[cell](width, hidden, num_layers=num_layers, **rnn_kwargs)
-    stages.append(_CellStage("rnn", _like(rnn, parts.head)))
+    stages.append(CellStage("rnn", _like(rnn, parts.head)))
     if head == "pretrained":
         if (hidden, outputs) != (width, parts.head.out_features):
             raise ValueError(

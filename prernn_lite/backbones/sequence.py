@@ -5,13 +5,15 @@ A video batch ``(N, T, *frame)`` flows through three kinds of parts:
 1. the **trunk** (the CNN's convolutional part) sees the ``N·T`` frames as one batch
    ``(N·T, *frame)``: frames are independent there, so no time loop is needed;
 2. the **stages** run in order on ``(N, T, ...)`` tensors: a feed-forward stage applies a
-   module to every frame (``_FrameStage``), a recurrent stage runs a cell along time
-   (``_CellStage``; ResNet50's recurrent bottleneck is ``_BottleneckStage``);
+   module to every frame (``FrameStage``), a recurrent stage runs a cell along time
+   (``CellStage``; ResNet50's recurrent bottleneck is ``BottleneckStage``);
 3. the **head** is applied at every time step.
 
 :class:`SequenceModel` is what ``make_recurrent`` and ``make_baseline`` return;
 :class:`FrameModel` runs the untouched feed-forward network frame by frame and is the
-frame-level reference every sequence model is compared with.
+frame-level reference every sequence model is compared with. :class:`FeatureModel` is
+either of them without its trunk (stages and head only), for training on trunk features
+computed once.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from .anatomy import FrameSpec
+from .anatomy import FrameSpec, dissect
 
-__all__ = ["FrameModel", "SequenceModel"]
+__all__ = ["BottleneckStage", "BottleneckTrunk", "CellStage", "FeatureModel", "FrameModel",
+           "FrameStage", "SequenceModel"]
 
 Lengths = Tensor | Sequence[int] | None
 Gates = dict[str, dict[str, Tensor]]
@@ -34,7 +37,7 @@ def per_frame(module: nn.Module, z: Tensor) -> Tensor:
     return module(z.flatten(0, 1)).unflatten(0, z.shape[:2])
 
 
-class _FrameStage(nn.Module):
+class FrameStage(nn.Module):
     """A feed-forward stage: the same module on every frame."""
 
     def __init__(self, module: nn.Module) -> None:
@@ -45,7 +48,7 @@ class _FrameStage(nn.Module):
         return per_frame(self.module, z)
 
 
-class _CellStage(nn.Module):
+class CellStage(nn.Module):
     """A recurrent stage: ``cell`` along time, then ``drop`` (the backbone's dropout)."""
 
     def __init__(self, name: str, cell: nn.Module, drop: nn.Module | None = None) -> None:
@@ -61,7 +64,7 @@ class _CellStage(nn.Module):
         return self.drop(out)
 
 
-class _BottleneckTrunk(nn.Module):
+class BottleneckTrunk(nn.Module):
     """ResNet up to the last bottleneck's conv2, returning its branch and its shortcut.
 
     Output ``(M, 512 + 2048, h, w)``: the branch ``relu(bn2(conv2(...)))`` (the input of
@@ -83,7 +86,7 @@ class _BottleneckTrunk(nn.Module):
         return torch.cat([self.branch(x), shortcut], 1)                 # (M, 512+2048, h, w)
 
 
-class _BottleneckStage(nn.Module):
+class BottleneckStage(nn.Module):
     """ResNet's last bottleneck with conv3 recurrent: cell, bn3, residual add, ReLU, pool."""
 
     def __init__(self, name: str, cell: nn.Module, block: nn.Module, branch_channels: int,
@@ -200,3 +203,57 @@ class FrameModel(nn.Module):
     def forward(self, x: Tensor, *, lengths: Lengths = None) -> Tensor:
         self.spec.check(x)
         return per_frame(self.model, x)                                 # (N, T, num_outputs)
+
+
+class FeatureModel(nn.Module):
+    """A sequence or frame model without its trunk: trunk features in, outputs per step.
+
+    Shares the modules of ``model`` (no copies), so training it trains them. From a
+    :class:`SequenceModel` it keeps the stages and the head; from a :class:`FrameModel`
+    it runs the backbone's transformable layers (with their activations and dropout) as
+    one :class:`FrameStage`, then the head.
+
+    Parameters
+    ----------
+    model : SequenceModel or FrameModel
+
+    Inputs
+    ------
+    z : Tensor ``(N, T, F)``
+        Trunk features (``dissect(backbone).trunk`` of every frame).
+    lengths, return_gates : as :class:`SequenceModel`.
+
+    Outputs
+    -------
+    Tensor ``(N, T, num_outputs)``, and the gates dict if ``return_gates``.
+
+    >>> from prernn_lite.backbones import LiteCNN2d, make_frame_model
+    >>> cnn = LiteCNN2d(image_size=32, fc_size=16, num_outputs=3).eval()
+    >>> FeatureModel(make_frame_model(cnn))(torch.randn(2, 5, 256)).shape
+    torch.Size([2, 5, 3])
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        if isinstance(model, SequenceModel):
+            self.stages, self.head = model.stages, model.head
+        elif isinstance(model, FrameModel):
+            parts = dissect(model.model)
+            self.stages = nn.ModuleList([FrameStage(nn.Sequential(*[
+                m for layer in parts.layers.values()
+                for m in (layer.module, layer.act, layer.drop)]))])
+            self.head = parts.head
+        else:
+            raise TypeError(f"FeatureModel needs a SequenceModel or FrameModel, got "
+                            f"{type(model).__name__}")
+
+    def forward(self, z: Tensor, lengths: Lengths = None, return_gates: bool = False):
+        gates: Gates | None = {} if return_gates else None
+        for stage in self.stages:
+            z = stage(z, lengths, gates)                                # (N, T, H)
+        out = per_frame(self.head, z)                                   # (N, T, num_outputs)
+        return (out, gates) if return_gates else out
+
+    def cells(self) -> dict[str, nn.Module]:
+        """The recurrent layers by name; empty for a frame-level model."""
+        return {s.name: s.cell for s in self.stages if hasattr(s, "cell")}

@@ -134,7 +134,7 @@ class ActionVideos(GeneratedDataset):
     Parameters
     ----------
     split : {"train", "test"}
-    profile : {"ci", "lite", "full"}
+    profile : {"ci", "lite"}
         Sizes (``profiles.ActionProfile``); fields can be overridden by keyword.
     seed : int
 

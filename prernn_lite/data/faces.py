@@ -234,7 +234,7 @@ class FaceSequences(GeneratedDataset):
     Parameters
     ----------
     split : {"train", "test"}
-    profile : {"ci", "lite", "full"}
+    profile : {"ci", "lite"}
         Sizes (see ``profiles.FaceProfile``); any of its fields can be overridden by keyword.
     seed : int
         Same seed, same data; train and test are independent streams.

@@ -133,7 +133,7 @@ class GestureSequences(GeneratedDataset):
     Parameters
     ----------
     split : {"train", "test"}
-    profile : {"ci", "lite", "full"}
+    profile : {"ci", "lite"}
         Sizes (``profiles.GestureProfile``); fields can be overridden by keyword.
     seed : int
 

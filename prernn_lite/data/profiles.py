@@ -1,10 +1,12 @@
-"""Profiles: how big each generated stand-in task is in ``ci``, ``lite`` and ``full``.
+"""Profiles: how big each generated stand-in task is in ``ci`` and ``lite``.
 
-Every chapter has one ``PROFILE`` switch. For the generated tasks it picks one of the
-dataclasses below: ``ci`` runs in seconds (what the book's stored outputs show), ``lite``
-in minutes on a laptop CPU, ``full`` is GPU-scale. Only *sizes* differ between profiles;
-the difficulty knobs (occlusion rates, noise, speeds) keep their defaults, so the three
-profiles ask the same question of the same task.
+Every chapter has one ``PROFILE`` switch (``runtime.PROFILES``). For the generated tasks
+it picks one of the dataclasses below: ``ci`` runs in seconds (what the book's stored
+outputs show), ``lite`` in minutes on a laptop CPU. Only *sizes* differ between the two;
+the difficulty knobs (occlusion rates, noise, speeds) keep their defaults, so both ask
+the same question of the same task. The third profile, ``full``, has no stand-in: it
+means the real datasets (300VW, nvGesture, UCF101), which ``data.vw300``,
+``data.nvgesture`` and ``data.ucf101`` read.
 
 Any field can be overridden by keyword, e.g. ``FaceSequences(profile="ci", seq_len=20)``;
 :func:`make_profile` does that and names the valid fields when a keyword is wrong.
@@ -21,7 +23,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-PROFILE_NAMES = ("ci", "lite", "full")
+from ..runtime import PROFILES
+
+#: The profiles that have a generated stand-in (``full`` is the real datasets).
+STANDIN_PROFILES = ("ci", "lite")
 
 
 @dataclass(frozen=True)
@@ -112,47 +117,53 @@ _PROFILES: dict[str, dict[str, Any]] = {
     "faces": {
         "ci": FaceProfile(n_train=32, n_test=16, n_train_frames=256, n_test_frames=64, seq_len=12),
         "lite": FaceProfile(),
-        "full": FaceProfile(n_train=4000, n_test=1000, n_train_frames=40000,
-                            n_test_frames=5000, seq_len=24, size=128, cache=False),
     },
     "gestures": {
         "ci": GestureProfile(n_train=48, n_test=24, n_train_clips=192, n_test_clips=64),
         "lite": GestureProfile(),
-        "full": GestureProfile(n_train=6000, n_test=1200, n_train_clips=24000,
-                               n_test_clips=2400, clip_len=16, size=64, cache=False),
     },
     "actions": {
         # same image size as lite, so one set of lite pre-trained weights serves both
         "ci": ActionProfile(n_train=32, n_test=16, n_train_frames=128, n_test_frames=32),
         "lite": ActionProfile(),
-        "full": ActionProfile(n_train=4000, n_test=1000, n_train_frames=16000,
-                              n_test_frames=2000, size=112, cache=False),
     },
 }
 
 
 def get_profile(task: str, name: str) -> FaceProfile | GestureProfile | ActionProfile:
-    """Return the profile ``name`` (``"ci"``, ``"lite"``, ``"full"``) of ``task``.
+    """Return the stand-in profile ``name`` (``"ci"`` or ``"lite"``) of ``task``.
 
     Parameters
     ----------
     task : str
         ``"faces"``, ``"gestures"`` or ``"actions"``.
     name : str
-        ``"ci"``, ``"lite"`` or ``"full"``.
+        ``"ci"`` or ``"lite"`` (``"full"`` is the real dataset: no stand-in).
 
     >>> get_profile("actions", "ci").size
     64
     >>> get_profile("faces", "huge")
     Traceback (most recent call last):
     ...
-    ValueError: unknown profile 'huge' for task 'faces'; valid names: ci, lite, full
+    ValueError: unknown profile 'huge' for task 'faces'; valid names: ci, lite
+    >>> get_profile("faces", "full")
+    Traceback (most recent call last):
+    ...
+    ValueError: the full profile of 'faces' is the real dataset (data.vw300, data.nvgesture, \
+data.ucf101), not a generated stand-in; stand-in profiles: ci, lite
     """
     if task not in _PROFILES:
         raise ValueError(f"unknown task {task!r}; valid tasks: {', '.join(_PROFILES)}")
+    if name in PROFILES and name not in STANDIN_PROFILES:
+        raise ValueError(
+            f"the {name} profile of {task!r} is the real dataset (data.vw300, data.nvgesture, "
+            f"data.ucf101), not a generated stand-in; stand-in profiles: "
+            f"{', '.join(STANDIN_PROFILES)}"
+        )
     if name not in _PROFILES[task]:
         raise ValueError(
-            f"unknown profile {name!r} for task {task!r}; valid names: {', '.join(PROFILE_NAMES)}"
+            f"unknown profile {name!r} for task {task!r}; valid names: "
+            f"{', '.join(STANDIN_PROFILES)}"
         )
     return _PROFILES[task][name]
 

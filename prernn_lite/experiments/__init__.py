@@ -1,48 +1,64 @@
 """The runs behind the book's tables: ``python -m prernn_lite.experiments NAME --profile P``.
 
-Each experiment is a function registered by name (``common.register``) with one settings
-dataclass per profile; it trains its arms over seeds and writes CSV under ``results/``:
-``<name>_<profile>_runs.csv`` (one row per arm and seed), ``..._summary.csv`` (mean, std
-and n over seeds) and, where the paper has the table, ``..._paper.csv`` (side by side).
-Chapters read them with :func:`load_results`.
+How the experiments are built
+-----------------------------
+An **experiment** (``table1``, ``gesture``, ...) compares **arms**: models built from one
+pre-trained backbone (``arms.Arm``: a PreRNN, a traditional RNN on fc7 features, or
+the frame-level network), each trained and tested with several seeds. One run goes
+down this path, top to bottom, without coming back up:
 
-- ``common``          arms, models, one seeded training run, the registry, CSV helpers
-- ``pretrain``        the lite backbones' frame/clip-level pre-training
-                      (``data_samples/weights``)
-- ``faces_common``    face settings, data, loss, metrics, references
-- ``faces_lr``        the face experiments' lr rule and shared runs
-- ``faces``           Tables 1 and 2 on the face stand-in (``table1``, ``table2``)
-- ``faces_analysis``  initialisation and gating on the face stand-in (``init``, ``gating``)
-- ``faces_full``      the face experiments at full scale: VGG16 on 300VW
-- ``gestures``        PreRNN vs traditional vs the clip model (``gesture``)
-- ``gestures_full``   the same at full scale: C3D on nvGesture
-- ``actions``         Table 3 with two streams (``table3``, ``table3_lr``)
-- ``actions_full``    the same at full scale: ResNet50 or VGG16 on UCF101
-- ``__main__``        the command line, ``--jobs`` chains
+1. ``__main__`` parses the command line; the experiment's settings class resolves the
+   profile once (``settings.ProfileSettings.for_profile``: ``ci`` seconds, ``lite``
+   minutes, both on generated stand-ins; ``full`` the real datasets and backbones);
+   ``registry.Experiment.run`` sets the thread count for that experiment only.
+2. The experiment (``faces.tables``, ``faces.analysis``, ``gestures.experiment``,
+   ``actions.experiment``) picks its task's data source for the profile, once: the
+   task's ``lite`` module (stand-in, lite backbone, trunk features cached) or its
+   ``full`` module (real dataset, VGG16 / C3D / ResNet50 fine-tuned end to end). Both
+   import the task's ``common`` module (settings, arms, losses, metrics); never the
+   reverse.
+3. ``runner.run_arms`` loops over arms x seeds, skipping those already on disk;
+   ``runner.run_arm`` trains one (``train.fit``) and tests it.
+4. Each finished run's **row** is appended at once to ``results/<NAME>_<P>_runs.csv``
+   (``results``), so an interrupted experiment resumes; at the end the experiment
+   writes ``..._summary.csv`` (mean, std and n over seeds) and, where the paper has the
+   table, ``..._paper.csv`` (side by side), plus tables of its own (``lr``, ``curves``,
+   ``saturation``, ``sizes``, ``references``, ``confusion``, ``predictions``). The
+   chapters read them with :func:`load_results`.
+
+What the experiments of one invocation share is explicit in a ``runner.RunContext``
+(computed data, checkpoints finished in this invocation).
+
+Modules (each imports only those above it in this list, and ``prernn_lite`` below):
+
+- ``settings``   the profile -> settings rule, ``check_choice``
+- ``arms``       ``Arm``, ``build_model``, ``matched_sizes``
+- ``results``    where rows land, ``load_results``, ``summarize``
+- ``features``   trunk features computed once (``ci``/``lite``)
+- ``runner``     ``run_arm`` (one arm, one seed), ``run_arms`` (all, with resume)
+- ``registry``   experiments by name
+- ``pretrain``   the lite backbones: pre-training (``pretrain``) and loading
+- ``faces/``     ``table1``, ``table2``, ``init``, ``gating``, ``face_lr``
+- ``actions/``   ``table3``, ``table3_lr``
+- ``gestures/``  ``gesture``
+- ``__main__``   the command line, ``--jobs`` chains
 
 Every experiment takes ``--profile ci|lite|full`` except ``pretrain`` and ``table3_lr``
 (``ci``/``lite`` only: at full scale the pre-training is ImageNet's and Sports-1M's, and
 Table 3 uses the paper's learning rates).
 """
 
-from importlib import import_module
+from . import pretrain  # noqa: I001  (importing registers: this is the listing order)
+from . import faces, actions, gestures
+from .arms import CELLS, Arm, build_model, matched_sizes
+from .pretrain import LITE_BACKBONES, normalise_landmarks, pretrained_backbone, weights_path
+from .registry import EXPERIMENTS, Experiment, register
+from .results import load_results, read_results_csv, results_dir, summarize, write_results
+from .runner import RunContext, run_arm, run_arms
 
-from .common import (
-    EXPERIMENTS,
-    Arm,
-    build_model,
-    load_results,
-    pretrained_backbone,
-    register,
-    results_dir,
-    run_arm,
-    summarize,
-    write_results,
-)
-
-# importing the experiment modules registers their experiments, in this (listing) order
-for _module in ("pretrain", "faces", "faces_analysis", "gestures", "actions"):
-    import_module(f"{__name__}.{_module}")
-
-__all__ = ["EXPERIMENTS", "Arm", "build_model", "load_results", "pretrained_backbone",
-           "register", "results_dir", "run_arm", "summarize", "write_results"]
+__all__ = [
+    "CELLS", "EXPERIMENTS", "LITE_BACKBONES", "Arm", "Experiment", "RunContext", "actions",
+    "build_model", "faces", "gestures", "load_results", "matched_sizes",
+    "normalise_landmarks", "pretrain", "pretrained_backbone", "read_results_csv", "register",
+    "results_dir", "run_arm", "run_arms", "summarize", "weights_path", "write_results",
+]

@@ -25,8 +25,12 @@ import threading
 import time
 from pathlib import Path
 
+from ..data.manifest import samples_dir, write_manifest
+from ..runtime import PROFILES
 from . import EXPERIMENTS
-from .common import CELLS, PROFILES, append_timing, results_dir
+from .arms import CELLS
+from .results import append_timing, results_dir
+from .runner import RunContext
 
 #: (pre-training tasks, experiments that read their weights, in the order they must run)
 CHAINS = ((("faces/rgb",), ("face_lr", "table1", "table2", "init", "gating")),
@@ -75,7 +79,6 @@ def run_parallel(names: list[str], argv: list[str], jobs: int, profile: str) -> 
         running.append(_start(cmd, prefix, tasks))
     failed = [" ".join(p.args[3:]) for p in running if p.wait() != 0]
     if "pretrain" in names and profile != "ci":
-        from ..data.manifest import samples_dir, write_manifest
         write_manifest(samples_dir())
     if failed:
         raise SystemExit(f"experiments failed: {failed}")
@@ -188,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             append_timing(out, "all", args.profile, seconds)
         print(f"\nwall time of {len(names)} experiments in {args.jobs} jobs: {seconds:.1f} s")
         return 0
-    timings = []
+    timings, context = [], RunContext()  # shared by this invocation's experiments
     for name in names:
         exp = EXPERIMENTS[name]
         settings = exp.settings(args.profile)
@@ -205,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         seeds = tuple(args.seeds) if args.seeds else settings.seeds
         print(f"== {name} --profile {args.profile} seeds={list(seeds)}", flush=True)
         start = time.perf_counter()
-        exp.run(settings, seeds, out, args.resume)
+        exp.run(settings, seeds, out, args.resume, context=context)
         seconds = time.perf_counter() - start
         append_timing(out, name, args.profile, seconds)
         timings.append((name, seconds))

@@ -16,6 +16,9 @@ writes its (poor) weights under ``<out>/checkpoints/pretrain_ci/`` instead.
   = the RGB net's filters averaged over channels, repeated 20 times) when the RGB weights
   exist.
 
+:func:`pretrained_backbone` loads a task's backbone with its weights: every ``ci``/``lite``
+arm starts from it (:data:`LITE_BACKBONES` builds them).
+
 Unlike the sequence experiments (SGD, the paper's recipes), pre-training uses Adam with a
 fixed lr of 1e-3 and no schedule: it replaces large-scale pre-training, which the paper
 did not do either, and the settings were fixed a priori, not tuned.
@@ -24,6 +27,7 @@ did not do either, and the settings were fixed a priori, not tuned.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,28 +36,56 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..backbones import cross_modality, load_state_dict_file
+from ..backbones import LiteCNN2d, LiteCNN3d, cross_modality, load_state_dict_file
 from ..backbones.cross import first_conv, first_conv_path
+from ..data import actions, faces, gestures
 from ..data._render import GeneratedDataset
+from ..data.manifest import samples_dir, write_manifest
 from ..data.metrics import accuracy, nme
-from .common import (
-    LITE_BACKBONES,
-    append_row,
-    check_choice,
-    done_runs,
-    register,
-    result_path,
-    weights_path,
-)
+from .registry import register
+from .results import append_row, done_runs, result_path
+from .settings import ProfileSettings, check_choice
 
+#: (task, stream) -> lite backbone builder; the same weights serve ``ci`` and ``lite``.
+LITE_BACKBONES: dict[tuple[str, str], Callable[[], nn.Module]] = {
+    ("faces", "rgb"): lambda: LiteCNN2d(image_size=64, fc_size=256, num_outputs=136),
+    ("gestures", "rgb"): lambda: LiteCNN3d(clip_len=8, image_size=32, fc_size=256,
+                                           num_outputs=4),
+    ("actions", "rgb"): lambda: LiteCNN2d(image_size=64, fc_size=256, num_outputs=8),
+    ("actions", "flow"): lambda: LiteCNN2d(in_channels=20, image_size=64, fc_size=256,
+                                           num_outputs=8),
+}
+DEFAULT_STREAM = {"faces": "rgb", "gestures": "rgb", "actions": "rgb"}
 TASKS = tuple(f"{t}/{s}" for t, s in LITE_BACKBONES)
 
 
+def weights_path(task: str, stream: str | None = None) -> Path:
+    """``data_samples/weights/<task>_<stream>.pt`` (``PRERNN_LITE_SAMPLES`` honoured)."""
+    stream = stream or DEFAULT_STREAM.get(task, "rgb")
+    check_choice("task/stream", (task, stream), list(LITE_BACKBONES))
+    return samples_dir() / "weights" / f"{task}_{stream}.pt"
+
+
+def pretrained_backbone(task: str, stream: str | None = None) -> nn.Module:
+    """The lite backbone of ``task``/``stream`` with its pre-trained weights (eval mode)."""
+    stream = stream or DEFAULT_STREAM.get(task, "rgb")
+    path = weights_path(task, stream)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: pre-trained lite weights for {task}/{stream} not found; write them "
+            f"with `python -m prernn_lite.experiments pretrain --profile lite --tasks {task}`")
+    model = LITE_BACKBONES[(task, stream)]()
+    model.load_state_dict(load_state_dict_file(path), strict=True)
+    return model.eval()
+
+
 @dataclass(frozen=True)
-class PretrainSettings:
+class PretrainSettings(ProfileSettings):
     """Sizes of pre-training; ``None`` = the data profile's own sample counts."""
 
-    profile: str = "lite"
+    PROFILE_CHANGES = {"ci": {"epochs": 2}, "lite": {}}
+    NO_PROFILE = {"full": "at full scale the pre-training is ImageNet's and Sports-1M's"}
+
     tasks: tuple[str, ...] = ("faces/rgb",)
     epochs: int = 15
     lr: float = 1e-3
@@ -63,11 +95,6 @@ class PretrainSettings:
     seed: int = 0
     seeds: tuple[int, ...] = (0,)
 
-    @classmethod
-    def for_profile(cls, profile: str) -> PretrainSettings:
-        check_choice("profile", profile, ("ci", "lite"))
-        return cls(profile="ci", epochs=2) if profile == "ci" else cls()
-
 
 def normalise_landmarks(xy: torch.Tensor, size: int) -> torch.Tensor:
     """Pixel ``(x, y)`` (centres at integers) -> image centre 0, edges about +-1."""
@@ -76,8 +103,6 @@ def normalise_landmarks(xy: torch.Tensor, size: int) -> torch.Tensor:
 
 def _task_data(task: str, stream: str, split: str, s: PretrainSettings):
     """(inputs, targets) tensors of one split."""
-    from ..data import actions, faces, gestures
-
     n = s.n_train if split == "train" else s.n_test
     if task == "faces":
         key = "n_train_frames" if split == "train" else "n_test_frames"
@@ -154,12 +179,10 @@ def pretrain(task: str, stream: str, settings: PretrainSettings, out_file: Path
             "file": out_file.name, "bytes": out_file.stat().st_size}
 
 
-@register("pretrain", PretrainSettings.for_profile)
-def run_pretrain(settings: PretrainSettings, seeds, out_dir: Path, resume: bool
-                 ) -> pd.DataFrame:
+@register("pretrain", PretrainSettings)
+def run_pretrain(settings: PretrainSettings, seeds, out_dir: Path, resume: bool,
+                 context=None) -> pd.DataFrame:
     """Pre-train the lite backbones (``settings.tasks``) and rewrite the MANIFEST."""
-    from ..data.manifest import samples_dir, write_manifest
-
     runs_path = result_path(out_dir, "pretrain", settings.profile, "runs")
     done = done_runs(runs_path, resume)
     wrote = False

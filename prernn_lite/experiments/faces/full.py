@@ -1,16 +1,14 @@
-"""The face experiments' ``full`` profile: VGG16 on 300VW, fine-tuned end to end on a GPU.
+"""The face experiments' ``full`` source: VGG16 on 300VW, fine-tuned end to end on a GPU.
 
-``--profile full --data-root ROOT``. ``faces_common`` calls into this module for its data
-(``face_data``), its backbone (``backbone_for``), the data part of its checkpoint keys and
-its validation label; this module holds the 300VW and VGG16 parts.
-:func:`vw300_split_videos` names the videos of each split; :func:`vw300_data` cuts them
-into windows of face crops (:class:`VW300Samples`): training windows are augmented once
-per sequence, then every frame is normalised with ImageNet's mean and std
-(:func:`imagenet_normalise`). :func:`vgg16_face_backbone` builds VGG16 from
-``FaceSettings.weights`` (:func:`vgg16_weights`), gives it a new 136-output head and
-fine-tunes it frame by frame before any arm starts from it (:func:`frame_backbone_path`).
+``--profile full --data-root ROOT``. :class:`VW300Faces` is the ``common.FaceSource`` of
+this profile: :func:`vw300_split_videos` names the videos of each split;
+``data(split)`` cuts them into windows of face crops (:class:`VW300Samples`): training
+windows are augmented once per sequence, then every frame is normalised with ImageNet's
+mean and std (``backbones.zoo.imagenet_normalise``). ``backbone()`` builds VGG16 from
+``FaceSettings.weights``, gives it a new 136-output head and fine-tunes it frame by
+frame before any arm starts from it (:func:`frame_backbone_path`).
 
-Every choice in one place (fields of ``faces_common.FaceSettings``, all overridable):
+Every choice in one place (fields of ``common.FaceSettings``, all overridable):
 
 - backbone: torchvision's VGG16 with ``weights`` "imagenet" (``VGG16_Weights.IMAGENET1K_V1``,
   downloaded once by torchvision), "random" (no pre-training: tests only) or the path of
@@ -33,7 +31,7 @@ Every choice in one place (fields of ``faces_common.FaceSettings``, all overrida
 - lr: ``lrs`` = (1e-4,), the paper's rate for every arm and no tuning (a one-value grid is
   not run: each family's lr is that value, its lr rows say "not tuned", and the
   validation videos serve only the frame fine-tune); a larger grid (e.g. 3e-5, 1e-4,
-  3e-4) is chosen by ``faces_lr``'s rule at the cost of one extra 45-video run per lr and
+  3e-4) is chosen by ``lr.py``'s rule at the cost of one extra 45-video run per lr and
   family.
 - samples: windows of ``seq_len`` = 16 consecutive frames (stride 16), face-cropped to
   ``image_size`` = 224 (``VW300Sequences``); training windows augmented once per sequence
@@ -55,18 +53,23 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..backbones import vgg16
-from ..backbones.zoo import imagenet_normalise, imagenet_weights
-from .common import Arm, results_dir, run_arm
-from .faces_common import FaceSettings, face_data, face_eval, face_loss, validation_label
-from .pretrain import normalise_landmarks
+from ...backbones import vgg16
+from ...backbones.zoo import imagenet_normalise, imagenet_weights
+from ...data.augment import SequenceAugment
+from ...data.vw300 import VW300Sequences, vw300_videos
+from ..arms import Arm
+from ..pretrain import normalise_landmarks
+from ..results import results_dir
+from ..runner import RunContext, run_arm
+from ..settings import check_choice
+from .common import SPLITS, FaceSettings, face_eval, face_loss
 
 VW300_URL = "https://ibug.doc.ic.ac.uk/resources/300-VW/"
 
 
 # --- 300VW: splits and samples ----------------------------------------------------------
 def vw300_split_videos(settings: FaceSettings) -> dict[str, tuple[str, ...]]:
-    """300VW video ids of each ``faces_common.face_data`` split (see the module docstring).
+    """300VW video ids of each split of ``common.SPLITS`` (see the module docstring).
 
     Validation = the last ``n_val_videos`` training videos by id; "lr_train" = the other
     training videos; "train" and "train_plain" = all of them; "test" = ``test_videos``.
@@ -75,8 +78,6 @@ def vw300_split_videos(settings: FaceSettings) -> dict[str, tuple[str, ...]]:
     >>> v["validation"], len(v["lr_train"]), len(v["train"]), len(v["test"])
     (('160', '204', '205', '223', '225'), 45, 50, 64)
     """
-    from ..data.vw300 import vw300_videos
-
     def ids(field: str, default: str) -> tuple[str, ...]:
         given = getattr(settings, field)
         return vw300_videos(default) if given is None else tuple(
@@ -95,36 +96,12 @@ def vw300_split_videos(settings: FaceSettings) -> dict[str, tuple[str, ...]]:
             "lr_train": tuple(v for v in train if v not in val)}
 
 
-def checkpoint_data(settings: FaceSettings, train_split: str) -> dict:
-    """What a ``full`` run's checkpoint key adds (``faces_lr.shared_checkpoint``): the
-    backbone weights, window length, image size and training videos."""
-    return {"weights": settings.weights, "seq_len": settings.seq_len,
-            "image_size": settings.image_size,
-            "videos": vw300_split_videos(settings)[train_split]}
-
-
-def vw300_data(settings: FaceSettings, split: str) -> torch.utils.data.Dataset:
-    """300VW windows of a ``face_data`` split (``full``; a clear error without the data)."""
-    from ..data.vw300 import VW300Sequences
-
-    root = Path(settings.data_root) if settings.data_root else None
-    if root is None or not root.is_dir():
-        raise FileNotFoundError(
-            f"300VW not found under {root or '(no --data-root given)'}: download it from "
-            f"{VW300_URL} and place it so that ROOT/001/vid.avi and ROOT/001/annot/000001.pts "
-            "exist, then pass --data-root ROOT")
-    ds = VW300Sequences(root, videos=vw300_split_videos(settings)[split],
-                        seq_len=settings.seq_len, image_size=settings.image_size)
-    return VW300Samples(ds, augment=split in ("train", "lr_train"))
-
-
 class VW300Samples(torch.utils.data.Dataset):
     """300VW windows as ``{"x", "y", "flags"}``: ``x`` frames ``(T, 3, S, S)``, augmented
     once per sequence (``augment``) and then ImageNet-normalised; ``y`` normalised
     landmarks ``(T, 68, 2)``; ``flags`` all ``False`` (300VW has none)."""
 
     def __init__(self, ds, augment: bool) -> None:
-        from ..data.augment import SequenceAugment
         self.ds, self.augment = ds, SequenceAugment("faces") if augment else None
 
     def __len__(self) -> int:
@@ -139,11 +116,74 @@ class VW300Samples(torch.utils.data.Dataset):
                 "flags": s["flags"]}
 
 
-# --- VGG16: weights and the frame fine-tune ---------------------------------------------
-def vgg16_weights(weights: str):
-    """What ``backbones.vgg16`` gets for ``FaceSettings.weights``
-    (``backbones.zoo.imagenet_weights``: "imagenet", "random" or a file path)."""
-    return imagenet_weights("vgg16", weights)
+class VW300Faces:
+    """300VW and VGG16 as a ``common.FaceSource`` (``full``)."""
+
+    grid_train_split = "lr_train"  # the validation videos are held out of the grid's runs
+    test_data = "300VW test videos"
+    metric = "NME on 300VW test videos (VGG16)"
+
+    def __init__(self, settings: FaceSettings, context: RunContext | None = None) -> None:
+        self.settings, self.context = settings, context or RunContext()
+        self.videos = vw300_split_videos(settings)
+
+    @property
+    def validation_label(self) -> str:
+        return f"validation (held-out training videos {' '.join(self.videos['validation'])})"
+
+    def data(self, split: str) -> torch.utils.data.Dataset:
+        """300VW windows of ``split`` (a clear error without the data)."""
+        check_choice("face data split", split, SPLITS)
+        s = self.settings
+        root = Path(s.data_root) if s.data_root else None
+        if root is None or not root.is_dir():
+            raise FileNotFoundError(
+                f"300VW not found under {root or '(no --data-root given)'}: download it from "
+                f"{VW300_URL} and place it so that ROOT/001/vid.avi and ROOT/001/annot/"
+                "000001.pts exist, then pass --data-root ROOT")
+
+        def make() -> VW300Samples:
+            ds = VW300Sequences(root, videos=self.videos[split], seq_len=s.seq_len,
+                                image_size=s.image_size)
+            return VW300Samples(ds, augment=split in ("train", "lr_train"))
+        return self.context.cached(("faces", s, split), make)
+
+    def checkpoint_data(self, split: str) -> dict:
+        """What a run's checkpoint key adds (``lr.shared_checkpoint``): the backbone
+        weights, window length, image size and training videos."""
+        s = self.settings
+        return {"weights": s.weights, "seq_len": s.seq_len, "image_size": s.image_size,
+                "videos": self.videos[split]}
+
+    def backbone(self) -> nn.Module:
+        """VGG16 (``settings.weights``) with a new 136-output head (torch seed 0),
+        fine-tuned frame by frame on the lr-training videos at ``base_lr`` and scored on
+        the validation videos; saved to :func:`frame_backbone_path` and reused."""
+        path = frame_backbone_path(self.settings)
+        return self.context.cached(("vgg16_face", str(path)), lambda: self._fine_tune(path))
+
+    def _fine_tune(self, path: Path) -> nn.Module:
+        s = self.settings
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = vgg16(weights=None if path.is_file() else imagenet_weights("vgg16",
+                                                                               s.weights))
+            model.classifier[6] = nn.Linear(4096, 136)
+        if path.is_file():
+            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            return model.eval()
+        frame, metrics, _ = run_arm(
+            Arm("frame", "frame"), model, self.data("lr_train"), self.data("validation"),
+            s.recipe, 0, face_loss, face_eval, batch_size=s.batch_size, cached=False,
+            checkpoint_dir=path.with_suffix(""), num_workers=s.num_workers)
+        model = frame.model.cpu()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(model.state_dict(), path)
+        path.with_suffix(".json").write_text(json.dumps(
+            {"split": self.validation_label, **metrics}, indent=1, default=str))
+        print(f"  frame VGG16 fine-tuned: {self.validation_label} nme "
+              f"{metrics['nme']:.4f} -> {path}", flush=True)
+        return model.eval()
 
 
 def frame_backbone_path(settings: FaceSettings) -> Path:
@@ -155,37 +195,3 @@ def frame_backbone_path(settings: FaceSettings) -> Path:
            "epochs": settings.recipe.epochs, "base_lr": settings.base_lr}
     key = hashlib.sha1(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:8]
     return results_dir() / "checkpoints" / f"faces_full_frame-{key}.pt"
-
-
-_VGG16: dict[str, nn.Module] = {}  # the last fine-tuned frame VGG16, by file
-
-
-def vgg16_face_backbone(settings: FaceSettings) -> nn.Module:
-    """VGG16 (``settings.weights``) with a new 136-output head (torch seed 0), fine-tuned
-    frame by frame on the lr-training videos at ``base_lr`` and scored on the validation
-    videos; saved to :func:`frame_backbone_path` and reused (kept in memory too)."""
-    path = frame_backbone_path(settings)
-    if str(path) in _VGG16:
-        return _VGG16[str(path)]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = vgg16(weights=None if path.is_file() else vgg16_weights(settings.weights))
-        model.classifier[6] = nn.Linear(4096, 136)
-    if path.is_file():
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    else:
-        frame, metrics, _ = run_arm(
-            Arm("frame", "frame"), model, face_data(settings, "lr_train"),
-            face_data(settings, "validation"), settings.recipe, 0, face_loss, face_eval,
-            batch_size=settings.batch_size, cached=False, checkpoint_dir=path.with_suffix(""),
-            num_workers=settings.num_workers)
-        model = frame.model.cpu()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(model.state_dict(), path)
-        path.with_suffix(".json").write_text(json.dumps(
-            {"split": validation_label(settings), **metrics}, indent=1, default=str))
-        print(f"  frame VGG16 fine-tuned: {validation_label(settings)} nme "
-              f"{metrics['nme']:.4f} -> {path}", flush=True)
-    _VGG16.clear()
-    _VGG16[str(path)] = model.eval()
-    return model

@@ -1,23 +1,23 @@
-"""Table 3's full profile: UCF101 split 1, VGG16/ResNet50 fine-tuned end to end on a GPU.
+"""Table 3's ``full`` setup: UCF101 split 1, VGG16/ResNet50 fine-tuned end to end on a GPU.
 
-``table3 --profile full --data-root ROOT`` runs the arms of ``actions`` (its settings,
+``table3 --profile full --data-root ROOT`` runs the arms of ``common.py`` (its settings,
 arms, matched sizes and fusion) on real videos; this module holds what only that run
 needs: the streams' datasets, the ImageNet backbones with a new head, and the training of
-one arm on decoded videos. Every choice the paper leaves open, as
-:meth:`~prernn_lite.experiments.actions.Table3Settings.for_profile` makes it:
+one arm on decoded videos (:func:`full_setup`). Every choice the paper leaves open, as
+the ``full`` profile of ``common.Table3Settings`` makes it:
 
 - backbone ResNet50 (``backbone="resnet50"``): the supplementary gives ResNet50's hidden
   size (2048) without naming its task; faces use VGG16 and gestures C3D, so Table 3 is
   the likely place. The transformed layer is ``layer4[-1].conv3`` (``"conv"``: a
   PreConv cell with a 1x1 hidden conv, ``build.py``); the traditional 2-layer arm reads
   the pooled 2048-d feature, its size matched to what the PreConv cell adds
-  (``(G-1)·2048·512 + G·2048²`` weights, ``actions.matched_sizes``). ``backbone="vgg16"``
+  (``(G-1)·2048·512 + G·2048²`` weights, ``arms.matched_sizes``). ``backbone="vgg16"``
   (fc6+fc7, as the lite arms) is the other reading (``backbones.zoo``'s docstring).
 - weights: torchvision's ``IMAGENET1K_V1`` (the original ImageNet weights, closest to
   the paper's time; torchvision downloads them), or ``"random"``, or a local state_dict
   with torchvision's keys. The 1000-way head is replaced by a new 101-way head drawn
   with the run's seed; PreRNN and frame arms keep it, a traditional arm gets its own
-  (``common``), so unlike lite's pre-trained fc8 every arm's head starts untrained. The
+  (``arms``), so unlike lite's pre-trained fc8 every arm's head starts untrained. The
   temporal net is :func:`~prernn_lite.backbones.cross_modality` of that spatial net
   (first conv averaged over RGB, repeated 20 times; same head).
 - data: ``ROOT/UCF-101``, ``ROOT/ucfTrainTestlist``, ``ROOT/flow`` (``data/ucf101.py``);
@@ -45,20 +45,15 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ..backbones import cross_modality, replace_head, resnet50, vgg16
-from ..backbones.zoo import imagenet_normalise, imagenet_weights
-from ..data.augment import augment_video, draw_params
-from ..data.metrics import accuracy
-from ..train import Recipe, fit, seed_everything
-from .actions import (
-    _INPUT,
-    FULL_BACKBONES,
-    STREAMS,
-    StreamSetup,
-    Table3Settings,
-    per_step_loss,
-)
-from .common import Arm, build_model, check_choice
+from ...backbones import cross_modality, replace_head, resnet50, vgg16
+from ...backbones.zoo import imagenet_normalise, imagenet_weights
+from ...data.augment import augment_video, draw_params
+from ...data.metrics import accuracy
+from ...data.ucf101 import UCF101Videos
+from ...train import Recipe, fit, seed_everything
+from ..arms import Arm, build_model
+from ..settings import check_choice
+from .common import FULL_BACKBONES, INPUT, STREAMS, StreamSetup, Table3Settings, per_step_loss
 
 _BUILD = {"resnet50": resnet50, "vgg16": vgg16}
 #: flow is divided by this (pixels): ``data.flow`` clips displacements to +-20 px
@@ -84,7 +79,7 @@ class StreamVideos(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         item = self.videos[i]
-        x = item[_INPUT[self.stream]]                                    # (T, C, H, W)
+        x = item[INPUT[self.stream]]                                    # (T, C, H, W)
         if self.augment:
             x, _ = augment_video(x, draw_params(tuple(x.shape[-2:])),
                                  flow=self.stream == "temporal")
@@ -97,8 +92,6 @@ class StreamVideos(Dataset):
 
 def ucf101_streams(s: Table3Settings) -> dict[str, dict[str, StreamVideos]]:
     """Train/test videos of ``s.split`` per stream (a clear error without the data)."""
-    from ..data.ucf101 import UCF101Videos
-
     root = Path(s.data_root) if s.data_root else None
     parts = ("UCF-101", "ucfTrainTestlist", "flow")
     missing = [p for p in parts if root is None or not (root / p).is_dir()]
@@ -148,7 +141,7 @@ def loader_scores(model: nn.Module, loader) -> tuple[torch.Tensor, torch.Tensor]
 def train_video_arm(arm: Arm, backbone: nn.Module, data: dict, recipe: Recipe, seed: int,
                     s: Table3Settings, checkpoint_dir: Path | None = None,
                     resume: bool = True) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
-    """``common.run_arm(cached=False)`` for the full profile, plus the test scores.
+    """``runner.run_arm(cached=False)`` for the full profile, plus the test scores.
 
     The CNN is fine-tuned jointly on the GPU when there is one. What ``run_arm`` does not
     do: the test videos' scores come back for fusion (``run_arm`` returns metrics only),
@@ -182,7 +175,7 @@ def _stream_run(s: Table3Settings, arm: Arm, stream: str, data: dict, seed: int,
 
 
 def full_setup(s: Table3Settings) -> StreamSetup:
-    """What ``actions.run_table3`` needs for ``--profile full``: UCF101's streams, a
+    """What ``common.run_table3_arms`` needs for ``--profile full``: UCF101's streams, a
     shapes-only reference net (meta device: no weights, no download), the backbones of
     a seed (:func:`full_backbones`) and :func:`train_video_arm`."""
     check_choice("backbone", s.backbone, FULL_BACKBONES)

@@ -1,12 +1,12 @@
-"""``gesture --profile full``: the stand-in's arms on nvGesture, with C3D fine-tuned.
+"""The gesture experiment's ``full`` setup: the stand-in's arms on nvGesture, C3D fine-tuned.
 
-The same arms as :mod:`gestures` (PreRNN, traditional, clip) run on nvGesture
+The same arms as the stand-in (``common.py``: PreRNN, traditional, clip) run on nvGesture
 (``data.nvgesture``, 25 classes) with C3D pre-trained on Sports-1M (``--data-root ROOT
 --weights C3D_FILE``; no download). What the paper fixes: C3D's fc6 (8192→4096) and fc7
 made recurrent, the CNN fine-tuned jointly (no feature cache), SGD with lr 3e-3 and the
 plateau rule unscaled (/10 after 40 epochs without a new best training loss, stop at
 3e-7), scaling and cropping augmentation. What it leaves open, chosen here
-(:meth:`gestures.GestureSettings.for_profile`):
+(``common.GestureSettings``, its ``full`` profile):
 
 - input (the book's choice): ``T = 5`` clips of 16 frames at 112×112 (C3D's input; the
   loader resizes the 320×240 frames, aspect ratio not kept), evenly spaced over the
@@ -18,7 +18,7 @@ plateau rule unscaled (/10 after 40 epochs without a new best training loss, sto
   frame (``data.augment.SequenceAugment("gestures")``); never flipped (a flip turns
   "move left" into "move right"); test sequences are not augmented;
 - a new seeded 25-way fc8 (``with_new_head``), the scores and losses of the stand-in (last
-  step; clip mean); traditional sizes matched to C3D's fc6/fc7 (``actions.matched_sizes``:
+  step; clip mean); traditional sizes matched to C3D's fc6/fc7 (``arms.matched_sizes``:
   VRNN 2731, LSTM 4240, GRU 4096);
 - at most 300 epochs (the stop rule alone needs at least 161: four decays 40 epochs
   apart), batches of 8 sequences (40 clips), bf16 autocast on a GPU, up to 8 loader
@@ -30,7 +30,7 @@ plateau rule unscaled (/10 after 40 epochs without a new best training loss, sto
   orders and do not apply to nvGesture.
 
 One stream per results folder: run ``stream="depth"`` with another ``--out``.
-``gestures.run_gesture`` hands the full profile to :func:`run_full`.
+:func:`full_setup` is what ``experiment.py`` runs for ``--profile full``.
 """
 
 from __future__ import annotations
@@ -42,19 +42,14 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..backbones import c3d
-from ..data.augment import SequenceAugment
-from ..data.metrics import accuracy
-from ..data.nvgesture import NvGestureSequences
-from .common import Arm, check_choice, run_arm
-from .gestures import (
-    GestureSettings,
-    num_classes,
-    run_arms,
-    score_loss,
-    sequence_scores,
-    with_new_head,
-)
+from ...backbones import c3d
+from ...data.augment import SequenceAugment
+from ...data.metrics import accuracy
+from ...data.nvgesture import NvGestureSequences
+from ..arms import Arm
+from ..runner import run_arm
+from ..settings import check_choice
+from .common import GestureSettings, GestureSetup, score_loss, sequence_scores, with_new_head
 
 #: what ``--weights`` must name in the full profile
 C3D_WEIGHTS = ("C3D pre-trained on Sports-1M as a plain state_dict with the c3d-pytorch key "
@@ -158,7 +153,7 @@ def fit_c3d_arm(arm: Arm, seed: int, data: dict, s: GestureSettings, out_dir: Pa
                 resume: bool) -> tuple[dict, object, torch.Tensor]:
     """Train and test one arm, C3D fine-tuned jointly, batches decoded by loader processes
     and checkpointed each epoch: ``run_arm``'s metrics and history, test predictions (N,)."""
-    net, record = with_new_head(data["backbone"], num_classes(s), seed), RecordPredictions()
+    net, record = with_new_head(data["backbone"], s.classes, seed), RecordPredictions()
     _, metrics, hist = run_arm(arm, net, data["train"], data["test"], s.recipe(), seed,
                                score_loss, record, batch_size=s.batch_size, cached=False,
                                checkpoint_dir=checkpoint_dir(out_dir, arm, seed),
@@ -166,19 +161,19 @@ def fit_c3d_arm(arm: Arm, seed: int, data: dict, s: GestureSettings, out_dir: Pa
     return metrics, hist, record.pred
 
 
-def run_full(s: GestureSettings, seeds, out_dir: Path, resume: bool) -> pd.DataFrame:
-    """The full profile of ``gesture``: every arm and seed on nvGesture, C3D fine-tuned.
+def full_setup(s: GestureSettings, out_dir: Path, resume: bool) -> GestureSetup:
+    """``--profile full``: nvGesture with C3D fine-tuned end to end.
 
     Rows carry the ``stream`` (a runs file of another stream is not resumed); an arm's
     checkpoints are removed once its row is written; the confusion CSV names the true
     class ``class_01`` ... (``true_class``, as nvGesture's folders).
     """
-    data, K = load_nvgesture(s), num_classes(s)
+    data, K = load_nvgesture(s), s.classes
 
-    def row_written(arm: Arm, seed: int) -> None:  # the row is the record now; a checkpoint
+    def written(arm: Arm, seed: int) -> None:  # the row is the record now; a checkpoint
         shutil.rmtree(checkpoint_dir(out_dir, arm, seed), ignore_errors=True)  # is ~3 GB
 
-    return run_arms(s, seeds, out_dir, resume, data, class_references(data["test"].y, K),
-                    lambda arm, seed: fit_c3d_arm(arm, seed, data, s, out_dir, resume),
-                    extra={"stream": s.stream}, row_written=row_written,
-                    names=[f"class_{k + 1:02d}" for k in range(K)])
+    return GestureSetup(data["backbone"], data["test"].y, class_references(data["test"].y, K),
+                        lambda arm, seed: fit_c3d_arm(arm, seed, data, s, out_dir, resume),
+                        extra={"stream": s.stream}, written=written,
+                        names=[f"class_{k + 1:02d}" for k in range(K)])

@@ -1,0 +1,239 @@
+"""What the face experiments share, whatever the data: settings, loss, metrics, references.
+
+Recipe (``ci``/``lite``): every arm starts from the pre-trained lite ``LiteCNN2d``
+(``pretrain``) and is trained on ``FaceSequences`` with the paper's face recipe (SGD,
+momentum 0.9, weight decay 5e-4, lr halved after 1/3 of training and then every 1/6)
+``scaled`` to the profile's epochs: x0.25 in ``lite`` (30 -> 8 epochs, halved after
+epochs 3, 4, 5, 6, 7), x0.1 in ``ci`` (3 epochs). ``full``: VGG16 on 300VW, unscaled
+(``full.py`` lists every choice).
+
+Loss (training) = the paper's test loss: the Euclidean distance between a predicted and
+a true landmark (normalised coordinates, ``pretrain.normalise_landmarks``: image
+centre 0, edges about +-1), summed over the 68 landmarks and averaged over frames
+and sequences (:func:`landmark_loss`). The test ``loss`` column is the same quantity on
+the test set; the headline metric stays NME (``metrics.nme``: mean point-to-point error
+over the outer-eye-corner distance), overall and by frame condition: clean, occluded,
+dropped, blurred, hard (occluded or dropped).
+
+The data and backbone come from a *source* (:class:`FaceSource`): the stand-in
+(``lite.py``, profiles ``ci``/``lite``) or 300VW with VGG16 (``full.py``), chosen once per
+run by ``source.face_source``.
+
+References (``kind`` "reference"): the **mean shape** (the mean training landmarks
+predicted for every test frame: what a model that ignores its input reaches; a model
+must beat it clearly to count as trained), and two built from the fine-tuned frame
+model's test predictions: carried forward over hard frames (causal) and interpolated
+between clean frames (non-causal); both know which frames are hard, the models do not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+from torch import nn
+
+from ...backbones import layer_sizes
+from ...data.metrics import causal_reference, hard_mask, interpolation_reference, nme
+from ...params import BACKBONE_LAYERS, matched_hidden_size
+from ...train import Recipe, get_recipe, scaled
+from ..arms import CELLS
+from ..pretrain import LITE_BACKBONES
+from ..settings import ProfileSettings
+
+CONDITIONS = ("clean", "occluded", "dropped", "blurred", "hard")
+#: Splits a source serves (see :class:`FaceSource`).
+SPLITS = ("train", "test", "validation", "lr_train", "train_plain")
+
+
+@dataclass(frozen=True)
+class FaceSettings(ProfileSettings):
+    """Settings of the face experiments; ``None`` sizes = the data profile's own.
+
+    ``lrs`` is the lr grid of every family (see ``lr.py``); ``base_lr`` is only the
+    paper's rate used to fine-tune VGG16 frame by frame in ``full``.
+    ``one_seed_sizes``: traditional hidden sizes run with the first seed only (cost).
+    ``threads``: torch threads while a face experiment runs (``registry.num_threads``;
+    these small models run several times faster on one thread than on two busy ones).
+
+    Full profile only (ignored by ``ci``/``lite``; see ``full.py``): ``data_root``
+    (300VW), ``weights`` ("imagenet", "random" or a local VGG16 state_dict path),
+    ``train_videos`` / ``test_videos`` (``None``: 300VW's official lists), ``n_val_videos``
+    (the last ones of the training videos by id, held out for the lr choice), ``seq_len``
+    (frames per window), ``image_size`` (face crop side, px) and ``num_workers`` (loader
+    processes).
+    """
+
+    PROFILE_CHANGES = {
+        "ci": {"seeds": (0,), "epoch_scale": 0.1, "hidden_ratios": (1 / 8, 1),
+               "lrs": (1e-3, 1e-2)},
+        "lite": {},
+        "full": {"seeds": (0, 1, 2), "epoch_scale": 1.0, "cache_trunk": False,
+                 "batch_size": 8, "threads": None, "one_seed_sizes": (), "lrs": (1e-4,),
+                 "num_workers": 4},
+    }
+
+    seeds: tuple[int, ...] = (0, 1, 2)
+    cells: tuple[str, ...] = CELLS
+    n_train: int | None = None
+    n_test: int | None = None
+    data_seed: int = 0
+    epoch_scale: float = 0.25
+    base_lr: float = 1e-4
+    batch_size: int = 16
+    hidden_ratios: tuple[float, ...] = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2)
+    cache_trunk: bool = True
+    data_root: str | None = None
+    lrs: tuple[float, ...] = (1e-4, 1e-3, 1e-2)
+    threads: int | None = 1
+    one_seed_sizes: tuple[int, ...] = (512,)
+    weights: str = "imagenet"
+    train_videos: tuple[str, ...] | None = None
+    test_videos: tuple[str, ...] | None = None
+    n_val_videos: int = 5
+    seq_len: int = 16
+    image_size: int = 224
+    num_workers: int = 0
+
+    def recipe_at(self, lr: float) -> Recipe:
+        """The scaled face recipe with base lr ``lr``."""
+        return scaled(get_recipe("face", base_lr=lr), self.epoch_scale)
+
+    @property
+    def recipe(self) -> Recipe:
+        return self.recipe_at(self.base_lr)
+
+    @property
+    def fc_layers(self) -> list[tuple[int, int]]:
+        """``(in, out)`` of fc6 and fc7 of the profile's backbone: VGG16
+        (``params.BACKBONE_LAYERS``) in ``full``, the lite ``LiteCNN2d`` otherwise.
+
+        >>> FaceSettings.for_profile("full").fc_layers, FaceSettings().fc_layers
+        ([(25088, 4096), (4096, 4096)], [(1024, 256), (256, 256)])
+        """
+        if self.full:
+            return [BACKBONE_LAYERS["vgg16"][n] for n in ("fc6", "fc7")]
+        with torch.device("meta"):  # shapes only: no weights drawn, the RNG untouched
+            return layer_sizes(LITE_BACKBONES[("faces", "rgb")]())
+
+    @property
+    def fc_size(self) -> int:
+        """fc7's output size: the traditional arms' feature size (4096 VGG16, 256 lite)."""
+        return self.fc_layers[-1][1]
+
+    def matched_hidden(self, cell: str) -> int:
+        """The traditional hidden size with as many weights as PreRNN adds to fc6+fc7
+        (``params.matched_hidden_size``).
+
+        >>> [FaceSettings.for_profile("full").matched_hidden(c) for c in CELLS]
+        [2731, 5762, 5499]
+        >>> FaceSettings().matched_hidden("lstm")
+        314
+        """
+        return matched_hidden_size(cell, layer_sizes=self.fc_layers)
+
+    @property
+    def eval_batch_size(self) -> int:
+        """Batch size of evaluation loaders: 64 sequences of cached features, else the
+        training batch size (full frames through VGG16 fill a GPU's memory quickly)."""
+        return 64 if self.cache_trunk else self.batch_size
+
+
+class FaceSource(Protocol):
+    """Where a face run's data and backbone come from (``lite.py`` or ``full.py``).
+
+    ``data(split)``: samples ``{"x", "y", "flags"}`` (``x`` trunk features ``(T, F)``
+    when cached, else frames ``(T, 3, S, S)``; ``y`` normalised landmarks
+    ``(T, 68, 2)``; ``flags`` bool ``(T,)``) of a split of :data:`SPLITS`: "train" (the
+    final runs' training set), "test", "validation" (the lr choice's scoring set, never
+    the test set), "lr_train" (the lr grid's training set) and "train_plain" (training
+    without augmentation: the mean-shape reference). ``backbone()``: the pre-trained
+    network every arm starts from. ``grid_train_split``: the split the lr grid trains on.
+    ``validation_label``: what "validation" is, for the lr CSVs. ``metric``: what our
+    side of a paper table measures, and ``test_data`` on what. ``checkpoint_data(split)``:
+    what a checkpoint key must add so that runs on other data never share a checkpoint.
+    """
+
+    settings: FaceSettings
+    grid_train_split: str
+    validation_label: str
+    metric: str
+    test_data: str
+
+    def data(self, split: str): ...
+
+    def backbone(self) -> nn.Module: ...
+
+    def checkpoint_data(self, split: str) -> dict | None: ...
+
+
+# --- loss and metrics -------------------------------------------------------------------
+def landmark_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The paper's loss: Euclidean landmark distance summed over landmarks, mean over frames.
+
+    ``pred`` ``(N, T, 136)`` or ``(N, T, 68, 2)``, ``target`` ``(N, T, 68, 2)``, both in
+    normalised coordinates; a tiny epsilon keeps the gradient finite at distance 0.
+    """
+    d = pred.reshape(target.shape) - target
+    return (d.pow(2).sum(-1) + 1e-16).sqrt().sum(-1).mean()
+
+
+def face_loss(model: nn.Module, batch: dict) -> torch.Tensor:
+    """Training loss: :func:`landmark_loss` of the model's predictions."""
+    return landmark_loss(model(batch["x"]), batch["y"])
+
+
+def nme_by_condition(pred: torch.Tensor, target: torch.Tensor, flags: dict) -> dict:
+    """NME overall and per condition; ``pred``/``target`` ``(N, T, 68, 2)``."""
+    per = nme(pred, target, reduction="none")                               # (N, T)
+    masks = {"clean": ~(flags["occluded"] | flags["dropped"] | flags["blurred"]),
+             "occluded": flags["occluded"], "dropped": flags["dropped"],
+             "blurred": flags["blurred"], "hard": hard_mask(flags)}
+    out = {"nme": per.mean().item()}
+    for c in CONDITIONS:
+        out[f"nme_{c}"] = per[masks[c]].mean().item() if masks[c].any() else float("nan")
+    return out
+
+
+def predict(model: nn.Module, loader) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """Predictions, targets ``(N, T, 68, 2)`` and flags over a loader."""
+    device = next(model.parameters()).device
+    preds, ys, flags = [], [], {}
+    for b in loader:
+        preds.append(model(b["x"].to(device)).cpu().view(*b["y"].shape))
+        ys.append(b["y"])
+        for k, v in b["flags"].items():
+            flags.setdefault(k, []).append(v)
+    return torch.cat(preds), torch.cat(ys), {k: torch.cat(v).bool() for k, v in flags.items()}
+
+
+def face_eval(model: nn.Module, loader) -> dict[str, float]:
+    """Test loss (:func:`landmark_loss`, the training loss) and NME by condition."""
+    pred, y, flags = predict(model, loader)
+    return {"loss": landmark_loss(pred, y).item(), **nme_by_condition(pred, y, flags)}
+
+
+def mean_shape(train, batch_size: int = 64, num_workers: int = 0) -> torch.Tensor:
+    """The mean training landmarks ``(68, 2)`` over sequences and frames; ``train`` a list
+    of samples or a Dataset (read through a loader with ``num_workers`` processes)."""
+    if isinstance(train, list):
+        return torch.stack([s["y"] for s in train]).flatten(0, 1).mean(0)
+    loader = torch.utils.data.DataLoader(train, batch_size=batch_size, num_workers=num_workers)
+    return torch.cat([b["y"] for b in loader]).flatten(0, 1).mean(0)    # (68, 2)
+
+
+def references(model: nn.Module, test, train=None, batch_size: int = 64,
+               num_workers: int = 0) -> list[dict]:
+    """Reference rows: mean shape (from ``train``), causal and interpolation (from the
+    frame model's test predictions)."""
+    loader = torch.utils.data.DataLoader(test, batch_size=batch_size, num_workers=num_workers)
+    with torch.no_grad():
+        pred, y, flags = predict(model.eval(), loader)
+    preds = {"causal_reference": causal_reference(pred, flags),
+             "interpolation_reference": interpolation_reference(pred, flags)}
+    if train is not None:
+        mean = mean_shape(train, batch_size, num_workers)
+        preds = {"mean_shape_reference": mean.expand_as(y), **preds}
+    return [{"arm": name, "kind": "reference", "loss": landmark_loss(p, y).item(),
+             **nme_by_condition(p, y, flags)} for name, p in preds.items()]

@@ -1,0 +1,178 @@
+"""Results on disk: where an experiment's rows land, and how the book reads them back.
+
+An experiment ``NAME`` run in profile ``P`` writes ``<out>/NAME_P_<kind>.csv``:
+``runs`` (one row per arm and seed, appended as each run finishes, so an interrupted
+experiment resumes where it stopped), ``summary`` (mean, std and n over seeds per arm)
+and, where the paper has the table, ``paper`` (side by side); some experiments add
+tables of their own (:data:`EXTRA_KINDS`). Chapters read them with :func:`load_results`.
+Every wall time goes to ``<out>/timings.csv``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .settings import check_choice
+
+RESULT_KINDS = ("runs", "summary", "paper")
+#: Tables some experiments write besides runs/summary/paper.
+EXTRA_KINDS = ("curves", "saturation", "lr", "sizes", "references", "confusion",
+               "predictions")
+ID_COLUMNS = ("arm", "kind", "cell", "mode", "init", "other_init", "layers", "extra_layers",
+              "hidden_size", "num_layers", "hh_init", "gate_bias", "seed")
+#: Numeric columns that describe the settings of a run, not its outcome.
+SETTING_COLUMNS = ("base_lr", "epoch_scale", "epochs")
+#: Text columns of the results: an empty cell there is an empty string, not NaN.
+TEXT_COLUMNS = ("arm", "kind", "cell", "mode", "init", "other_init", "layers", "hh_init",
+                "column", "status", "lr_family", "split", "stop_reason", "task", "stream",
+                "reference", "meaning", "paper_column", "file", "optimizer")
+FLOAT_FORMAT = "%.6g"
+
+
+def results_dir() -> Path:
+    """``$PRERNN_RESULTS`` or ``<repo>/results``."""
+    env = os.environ.get("PRERNN_RESULTS")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "results"
+
+
+def result_path(out_dir: Path, name: str, profile: str, kind: str) -> Path:
+    """``out_dir/<name>_<profile>_<kind>.csv``."""
+    return Path(out_dir) / f"{name}_{profile}_{kind}.csv"
+
+
+def load_results(name: str, profile: str, kind: str = "summary",
+                 out_dir: str | Path | None = None) -> pd.DataFrame:
+    """Read ``<name>_<profile>_<kind>.csv`` for the book.
+
+    ``kind``: ``runs``, ``summary``, ``paper`` or one of :data:`EXTRA_KINDS`. An unknown
+    kind is a ``ValueError`` listing the kinds; a missing file a ``FileNotFoundError``
+    naming the kinds on disk for ``name``/``profile`` and the command that writes them.
+    """
+    kinds = RESULT_KINDS + EXTRA_KINDS
+    check_choice("result kind", kind, kinds)
+    folder = Path(out_dir) if out_dir else results_dir()
+    path = result_path(folder, name, profile, kind)
+    if not path.is_file():
+        found = [k for k in kinds if result_path(folder, name, profile, k).is_file()]
+        raise FileNotFoundError(
+            f"{path} not found; kinds on disk for {name!r} {profile!r}: "
+            f"{', '.join(found) or 'none'} (valid kinds: {', '.join(kinds)}); write them "
+            f"with `python -m prernn_lite.experiments {name} --profile {profile}`")
+    return read_results_csv(path)
+
+
+def read_results_csv(path: str | Path) -> pd.DataFrame:
+    """A results CSV: empty numeric cells are NaN, empty text cells stay ``""``.
+
+    Text columns are those of :data:`TEXT_COLUMNS` and every non-numeric column, so a
+    blank setting (e.g. a frame arm's ``cell``) reads back as written.
+    """
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    for col in frame.columns:
+        if col in TEXT_COLUMNS or frame[col].dtype == object:
+            if not pd.api.types.is_bool_dtype(frame[col]):
+                frame[col] = frame[col].astype(object).where(frame[col].notna(), "")
+    return frame
+
+
+def metric_columns(runs: pd.DataFrame) -> list[str]:
+    """Numeric columns of a runs table that are not identifiers."""
+    skip = set(ID_COLUMNS) | set(SETTING_COLUMNS)
+    return [c for c in runs.columns if c not in skip and pd.api.types.is_numeric_dtype(runs[c])]
+
+
+def summarize(runs: pd.DataFrame, by: Sequence[str] = ("arm",)) -> pd.DataFrame:
+    """Mean, sample std (ddof=1; NaN for one seed) and number of seeds ``n`` per arm.
+
+    Descriptive columns constant within an arm are kept; metric ``m`` becomes
+    ``m_mean`` and ``m_std``. Arms keep their first-appearance order.
+    """
+    by = list(by)
+    metrics = metric_columns(runs)
+    keep = [c for c in runs.columns if c not in metrics and c not in by and c != "seed"
+            and (runs.groupby(by, sort=False)[c].nunique(dropna=False) <= 1).all()]
+    g = runs.groupby(by, sort=False)
+    out = g[keep].first() if keep else g.size().to_frame("_").drop(columns="_")
+    for m in metrics:
+        out[f"{m}_mean"], out[f"{m}_std"] = g[m].mean(), g[m].std(ddof=1)
+    out["n"] = g.size()
+    return out.reset_index()
+
+
+def write_table(frame: pd.DataFrame, out_dir: Path, name: str, profile: str, kind: str
+                ) -> Path:
+    """Write one results table (``<name>_<profile>_<kind>.csv``); returns its path."""
+    path = result_path(out_dir, name, profile, kind)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, float_format=FLOAT_FORMAT)
+    return path
+
+
+def write_results(runs: pd.DataFrame, name: str, profile: str, out_dir: Path,
+                  paper: pd.DataFrame | None = None) -> dict[str, Path]:
+    """Write the runs, summary (and paper side-by-side) CSVs; returns their paths."""
+    paths = {"runs": write_table(runs, out_dir, name, profile, "runs"),
+             "summary": write_table(summarize(runs), out_dir, name, profile, "summary")}
+    if paper is not None:
+        paths["paper"] = write_table(paper, out_dir, name, profile, "paper")
+    return paths
+
+
+def append_row(path: Path, row: dict[str, Any]) -> None:
+    """Append one row to a CSV (header written with the first row).
+
+    Processes appending to the same file (``--jobs``) take turns through a lock file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path):
+        _append_row(path, row)
+
+
+@contextmanager
+def _locked(path: Path):
+    """An exclusive ``flock`` on ``path.lock`` (POSIX; no lock where ``fcntl`` is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _append_row(path: Path, row: dict[str, Any]) -> None:
+    frame = pd.DataFrame([row])
+    if path.is_file():
+        header = list(pd.read_csv(path, nrows=0).columns)
+        if set(frame.columns) - set(header):  # new columns: rewrite with their union
+            old = pd.read_csv(path, keep_default_na=False, na_values=[""])
+            pd.concat([old, frame]).to_csv(path, index=False, float_format=FLOAT_FORMAT)
+            return
+        frame = frame.reindex(columns=header)
+    frame.to_csv(path, mode="a", header=not path.is_file(), index=False,
+                 float_format=FLOAT_FORMAT)
+
+
+def done_runs(path: Path, resume: bool) -> pd.DataFrame:
+    """Rows already in ``path`` (resume), or none (the file is removed without resume)."""
+    if path.is_file() and not resume:
+        path.unlink()
+    return read_results_csv(path) if path.is_file() \
+        else pd.DataFrame(columns=["arm", "seed"])
+
+
+def append_timing(out_dir: Path, experiment: str, profile: str, seconds: float) -> None:
+    """Append ``experiment, profile, seconds`` to ``out_dir/timings.csv``."""
+    append_row(Path(out_dir) / "timings.csv",
+               {"experiment": experiment, "profile": profile, "seconds": round(seconds, 1)})
