@@ -386,3 +386,89 @@ def test_bad_inputs_name_expected_and_given(cell):
 def test_lstm_state_must_be_a_pair():
     with pytest.raises(ValueError, match=r"expected a tuple \(h_0, c_0\), got Tensor"):
         LSTM(F_, H_)(torch.randn(2, 3, F_), torch.zeros(1, 2, H_))
+
+
+# ------------------------------------------------- dtype, device, time axis, lazy layers
+ALL_FC = [lambda: VRNN(F_, H_, 2), lambda: LSTM(F_, H_), lambda: GRU(F_, H_),
+          lambda: PreVRNN.from_linear(nn.Linear(F_, H_)),
+          lambda: PreLSTM.from_linear(nn.Linear(F_, H_)),
+          lambda: PreGRU.from_linear(nn.Linear(F_, H_), mode="sih")]
+FC_IDS = ["VRNN", "LSTM", "GRU", "PreVRNN", "PreLSTM", "PreGRU"]
+
+
+def state_like(cell, h):
+    return (h, h) if cell.kind == "lstm" else h
+
+
+@pytest.mark.parametrize("make", ALL_FC, ids=FC_IDS)
+def test_wrong_dtype_names_expected_and_given(make):
+    cell = make()  # float32 weights
+    x = torch.randn(2, 3, F_)
+    for dtype in (torch.float64, torch.int64):
+        with pytest.raises(ValueError, match=rf"^input: expected dtype torch\.float32 \(the "
+                                             rf"cell's weights\), got {dtype}"):
+            cell(x.to(dtype))
+    h = torch.zeros(cell.num_layers, 2, H_, dtype=D)
+    with pytest.raises(ValueError, match=r"^state h_0: expected dtype torch\.float32 .*float64"):
+        cell(x, state_like(cell, h))
+    if cell.kind == "lstm":
+        h0 = torch.zeros(1, 2, H_)
+        with pytest.raises(ValueError, match=r"^state c_0: expected dtype .*got torch\.int64"):
+            cell(x, (h0, h0.long()))
+    assert cell.double()(x.double())[0].dtype == D  # the same cell in float64 accepts it
+
+
+@pytest.mark.parametrize("make", ALL_FC, ids=FC_IDS)
+def test_input_or_state_on_another_device_is_refused(make):
+    cell, x = make(), torch.randn(2, 3, F_)
+    meta = make().to("meta")  # weights on the meta device, input on the CPU
+    with pytest.raises(ValueError, match=r"^input: expected device meta \(the cell's weights\), "
+                                         r"got cpu"):
+        meta(x)
+    h = torch.zeros(cell.num_layers, 2, H_, device="meta")
+    with pytest.raises(ValueError, match=r"^state h_0: expected device cpu .*got meta"):
+        cell(x, state_like(cell, h))
+
+
+@pytest.mark.parametrize("make", ALL_FC, ids=FC_IDS)
+def test_empty_time_axis_is_refused(make):
+    with pytest.raises(ValueError, match=r"at least one time step \(T >= 1\), got T = 0 "
+                                         r"\(shape \(2, 0, 5\)\)"):
+        make()(torch.randn(2, 0, F_))
+
+
+def test_autocast_accepts_a_lower_precision_input_but_not_integers():
+    cell = PreLSTM.from_linear(nn.Linear(F_, H_))
+    x = torch.randn(2, 3, F_, dtype=torch.bfloat16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = cell(x)
+        with pytest.raises(ValueError, match=r"expected dtype a floating dtype .*got torch\.int64"):
+            cell(x.long())
+    assert out.dtype == torch.bfloat16
+    with pytest.raises(ValueError, match=r"expected dtype torch\.float32 .*got torch\.bfloat16"):
+        cell(x)  # without autocast the dtypes must agree
+
+
+def test_non_tensor_input_or_state_is_a_type_error():
+    with pytest.raises(TypeError, match="^input: expected a Tensor, got list"):
+        GRU(F_, H_)([[0.0] * F_])
+    with pytest.raises(TypeError, match="^state c_0: expected a Tensor, got list"):
+        LSTM(F_, H_)(torch.randn(2, 3, F_), (torch.zeros(1, 2, H_), [0.0]))
+
+
+@pytest.mark.parametrize("cls", [PreVRNN, PreLSTM, PreGRU])
+def test_lazy_linear_must_be_initialised_first(cls):
+    with pytest.raises(ValueError, match=rf"^{cls.__name__}: the layer's parameters are "
+                                         r"uninitialised .*LazyLinear.*forward pass"):
+        cls.from_linear(nn.LazyLinear(H_))
+    lazy = nn.LazyLinear(H_)
+    lazy(torch.randn(1, F_))  # materialised: now an nn.Linear (F_ -> H_)
+    assert cls.from_linear(lazy).input_size == F_
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_gate_bias_is_refused_at_construction(bad):
+    with pytest.raises(ValueError, match=rf"^gate_bias: expected a finite number, got {bad}"):
+        PreLSTM.from_linear(fc(), other_init="zeros", gate_bias=bad)
+    with pytest.raises(ValueError, match="gate_bias"):
+        PreGRU.from_linear(fc(), mode="sih", gate_bias=bad)  # refused even where unused

@@ -189,3 +189,20 @@ def test_bad_input():
     h = torch.zeros(1, 2, C, 5, 5, dtype=D)
     with pytest.raises(ValueError, match=r"h_0: expected shape \(1, 2, 3, 6, 6\), got \(1, 2, 3, "):
         cell(frames(size=6), (h, h))
+
+
+def test_conv_cells_refuse_dtype_device_empty_time_axis_lazy_conv_and_nan_gate_bias():
+    cell = PreConvGRU.from_conv2d(conv())  # float64 weights
+    with pytest.raises(ValueError, match=r"^input: expected dtype torch\.float64 .*float32"):
+        cell(frames().float())
+    h = torch.zeros(1, 2, C, 6, 6, dtype=torch.float32)
+    with pytest.raises(ValueError, match=r"^state h_0: expected dtype torch\.float64 .*float32"):
+        cell(frames(), h)
+    with pytest.raises(ValueError, match=r"^state h_0: expected device cpu .*got meta"):
+        cell(frames(), h.to("meta", D))
+    with pytest.raises(ValueError, match=r"T = 0 \(shape \(2, 0, 2, 6, 6\)\)"):
+        cell(frames(t=0))
+    with pytest.raises(ValueError, match=r"^PreConvLSTM: .*uninitialised .*LazyConv2d"):
+        PreConvLSTM.from_conv2d(nn.LazyConv2d(C, 3))
+    with pytest.raises(ValueError, match="^gate_bias: expected a finite number, got nan"):
+        PreConvLSTM.from_conv2d(conv(), other_init="zeros", gate_bias=float("nan"))

@@ -139,3 +139,14 @@ def test_full_profile_errors_name_the_flag_or_the_file(c3d_file, tmp_path):
         out / "gesture_full_runs.csv", index=False)
     with pytest.raises(ValueError, match="stream \\['color'\\], not 'depth'.*--out"):
         G.run_gesture(full_settings(c3d_file, stream="depth"), (0,), out, resume=True)
+
+
+def test_settings_name_the_list_files_explicitly(c3d_file, tmp_path):
+    """``train_list``/``test_list`` replace the lookup: here the test list doubles as the
+    training list (one video), which the name-based lookup would never pick."""
+    test_list = NVGESTURE / "nvgesture_test_correct_cvpr2016.lst"
+    s = full_settings(c3d_file, train_list=str(test_list), test_list=str(test_list))
+    data = GF.load_nvgesture(s)
+    assert data["train"].y.tolist() == data["test"].y.tolist() == [0]
+    with pytest.raises(FileNotFoundError, match="nope.lst"):
+        GF.load_nvgesture(dataclasses.replace(s, train_list=str(tmp_path / "nope.lst")))

@@ -1,7 +1,10 @@
 """Optical flow: a known translation is recovered, storage round-trips, the CLI resumes."""
 
+import pickle
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -116,3 +119,60 @@ def test_cli_as_a_module(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "computed 1, skipped 0" in r.stdout
     assert fl.flow_info(tmp_path / "o" / "a.npz")["num_flows"] == 2
+
+
+class _Touch:
+    """Unpickling this object creates ``marker``: proof that a file was unpickled."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return Path.touch, (Path(self.marker),)
+
+
+def _saved(tmp_path):
+    f = tmp_path / "v.npz"
+    fl.save_flow(f, np.zeros((2, 8, 8, 2), np.float32), codec="png")
+    return f
+
+
+def test_truncated_flow_file_names_the_path(tmp_path):
+    f = _saved(tmp_path)
+    raw = f.read_bytes()
+    f.write_bytes(raw[:len(raw) // 2])
+    for read in (fl.load_flow, fl.flow_info):
+        with pytest.raises(ValueError, match=rf"^{re.escape(str(f))}: not a readable flow "
+                                             r"\.npz \(BadZipFile: .*data\.flow"):
+            read(f)
+    f.write_bytes(b"")
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(f))}: not a readable .*EOFError"):
+        fl.load_flow(f)
+
+
+def test_pickled_flow_file_is_refused_never_unpickled(tmp_path):
+    marker = tmp_path / "unpickled"
+    f = tmp_path / "evil.npz"
+    arrays = {"offsets": np.zeros(5, np.int64), "shape": np.array([2, 8, 8]),
+              "bound": np.float64(20), "method": np.str_(""), "codec": np.str_("png")}
+    np.savez(f, data=np.array([_Touch(marker)], dtype=object), **arrays)
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(f))}: .*Object arrays cannot be "
+                                         r"loaded when allow_pickle=False"):
+        fl.load_flow(f)
+    f.write_bytes(pickle.dumps(_Touch(marker)))  # a whole pickle named .npz
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(f))}: .*pickled"):
+        fl.flow_info(f)
+    assert not marker.exists()
+
+
+def test_flow_file_without_the_flow_keys_names_them(tmp_path):
+    f = tmp_path / "other.npz"
+    np.savez(f, data=np.zeros(3, np.uint8))
+    with pytest.raises(ValueError, match=r"other\.npz: not a flow file: keys \['offsets', "
+                                         r"'shape', 'bound'\] missing \(it holds \['data'\]\)"):
+        fl.load_flow(f)
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    with pytest.raises(ValueError, match=r"one\.npy: holds a single float64 array, not a flow"):
+        fl.load_flow(tmp_path / "one.npy")
+    with pytest.raises(FileNotFoundError, match="absent.npz"):
+        fl.load_flow(tmp_path / "absent.npz")

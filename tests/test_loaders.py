@@ -10,10 +10,12 @@ from torch.utils.data import DataLoader
 
 from prernn_lite.data.manifest import samples_dir
 from prernn_lite.data.nvgesture import (
+    NVGESTURE_LIST_NAMES,
     NVGESTURE_LISTS,
     NvGestureSequences,
     StreamRange,
     clip_starts,
+    find_nvgesture_list,
     parse_nvgesture_list,
 )
 from prernn_lite.data.pts import read_pts, write_pts
@@ -164,6 +166,21 @@ def test_300vw_errors_name_what_is_wrong(tmp_path):
         ds[0]
 
 
+def test_300vw_seq_len_longer_than_the_videos(tmp_path):
+    with pytest.raises(ValueError, match=r"seq_len=9 is longer than every video, so the dataset "
+                                         r"would be empty; frames per video: 001: 8, 114: 8\. "
+                                         r"Use seq_len <= 8"):
+        VW300Sequences(S / "300vw", videos=["001", "114"], seq_len=9)
+    root = _tiny_300vw(tmp_path / "vw")  # 001: 4 frames
+    shutil.copytree(S / "300vw" / "114", root / "114")  # 8 frames
+    with pytest.warns(UserWarning, match=r"seq_len=6 is longer than 1 of 2 videos, which give "
+                                         r"no window \(frames per video: 001: 4\)"):
+        ds = VW300Sequences(root, videos=["001", "114"], seq_len=6, stride=2)
+    assert ds.windows == [("114", 0), ("114", 2)]  # 8 frames: windows 0..5 and 2..7
+    with pytest.raises(ValueError, match="videos: expected at least one video id, got none"):
+        VW300Sequences(root, videos=[])
+
+
 # ---------------------------------------------------------------- nvGesture
 def test_parse_nvgesture_list_by_hand():
     e = parse_nvgesture_list(NV / NVGESTURE_LISTS["train"])
@@ -242,6 +259,52 @@ def test_nvgesture_errors_name_the_file(tmp_path):
     lst.write_text(GOOD.replace("subject1_r0", "subject9_r0") + "\n")
     with pytest.raises(FileNotFoundError, match=r"subject9_r0/sk_color\.avi"):
         NvGestureSequences(root)
+
+
+WILD = ["nvgesture_train_correct_cvpr2016_v2.lst", "nvgesture_train_correct_cvpr2016.lst",
+        "nvgesture_train_correct.lst"]  # the names NVIDIA's lists go by, written out by hand
+
+
+def _nv_with_lists(tmp_path, names):
+    """A copy of the nvGesture fixture whose train list exists under each of ``names``."""
+    root = tmp_path / "nv"
+    shutil.copytree(NV, root)
+    lst = (root / NVGESTURE_LISTS["train"]).read_text()
+    (root / NVGESTURE_LISTS["train"]).unlink()
+    for name in names:
+        (root / name).write_text(lst)
+    return root
+
+
+@pytest.mark.parametrize("name", WILD)
+def test_nvgesture_list_is_found_under_the_names_used_in_the_wild(tmp_path, name):
+    root = _nv_with_lists(tmp_path, [name])
+    ds = NvGestureSequences(root, num_clips=2, clip_len=8, image_size=8)
+    assert ds.list_file == root / name and [item[2] for item in ds.items] == [0, 1]
+    assert NVGESTURE_LIST_NAMES["train"] == tuple(WILD)
+    assert NVGESTURE_LIST_NAMES["test"] == tuple(n.replace("train", "test") for n in WILD)
+
+
+def test_nvgesture_prefers_v2_says_so_and_takes_an_explicit_list(tmp_path):
+    root = _nv_with_lists(tmp_path, WILD[1:])
+    v2 = root / WILD[0]  # as in the real _v2 lists, a label differs from its class_NN folder
+    v2.write_text((root / WILD[1]).read_text().replace("label:2", "label:7"))
+    with pytest.warns(UserWarning, match=rf"several nvGesture train lists .*; using {WILD[0]}"):
+        ds = NvGestureSequences(root, num_clips=2, clip_len=8, image_size=8)
+    assert ds.list_file == v2 and [item[2] for item in ds.items] == [0, 6]  # label:7, 0-based
+    ds = NvGestureSequences(root, num_clips=2, clip_len=8, image_size=8, list_file=root / WILD[2])
+    assert ds.list_file == root / WILD[2] and [item[2] for item in ds.items] == [0, 1]
+    with pytest.raises(FileNotFoundError, match=r"list_file .*mine\.lst: no such nvGesture list"):
+        find_nvgesture_list(root, "train", list_file=root / "mine.lst")
+
+
+def test_nvgesture_without_a_list_names_every_name_tried(tmp_path):
+    root = _nv_with_lists(tmp_path, [])
+    with pytest.raises(FileNotFoundError, match=rf"no nvGesture train list in {root}: tried "
+                                                rf"{', '.join(WILD)}\. Request nvGesture"):
+        NvGestureSequences(root)
+    with pytest.raises(ValueError, match="unknown split 'val'; valid: train, test"):
+        NvGestureSequences(root, split="val")
 
 
 # ---------------------------------------------------------------- UCF101

@@ -79,3 +79,39 @@ def test_samples_dir_missing_gives_a_clear_error(monkeypatch, tmp_path):
 def test_data_samples_stays_small():
     total = sum(p.stat().st_size for p in samples_dir().rglob("*") if p.is_file())
     assert total < 20 * 2**20
+
+
+def test_check_file_names_file_manifest_and_both_digests(monkeypatch, tmp_path):
+    copy = tmp_path / "samples"
+    shutil.copytree(samples_dir(), copy)
+    monkeypatch.setenv("PRERNN_LITE_SAMPLES", str(copy))
+    target = copy / "weights" / "faces_rgb.pt"
+    listed = hashlib.sha256(target.read_bytes()).hexdigest()
+    assert mf.check_file(target) is True  # listed and unchanged
+    data = bytearray(target.read_bytes())
+    data[-1] ^= 1
+    target.write_bytes(bytes(data))
+    changed = hashlib.sha256(bytes(data)).hexdigest()
+    with pytest.raises(ValueError) as err:
+        mf.check_file(target)
+    msg = str(err.value)
+    assert msg.startswith(f"{target.resolve()}: sha256 {changed} differs from {listed}")
+    assert str(copy.resolve() / "MANIFEST") in msg and "weights/faces_rgb.pt" in msg
+    monkeypatch.chdir(copy)  # a relative path is the same file
+    with pytest.raises(ValueError, match="faces_rgb.pt: sha256"):
+        mf.check_file("weights/faces_rgb.pt")
+
+
+def test_check_file_skips_files_it_has_nothing_to_check_against(monkeypatch, tmp_path):
+    copy = tmp_path / "samples"
+    shutil.copytree(samples_dir(), copy)
+    monkeypatch.setenv("PRERNN_LITE_SAMPLES", str(copy))
+    (copy / "weights" / "new.pt").write_bytes(b"not listed")
+    assert mf.check_file(copy / "weights" / "new.pt") is False  # not in the MANIFEST
+    (tmp_path / "elsewhere.pt").write_bytes(b"outside")
+    assert mf.check_file(tmp_path / "elsewhere.pt") is False  # outside data_samples/
+    (copy / "MANIFEST").unlink()  # e.g. a temporary folder of weights
+    (copy / "weights" / "faces_rgb.pt").write_bytes(b"changed")
+    assert mf.check_file(copy / "weights" / "faces_rgb.pt") is False
+    monkeypatch.setenv("PRERNN_LITE_SAMPLES", str(tmp_path / "nowhere"))
+    assert mf.check_file(tmp_path / "elsewhere.pt") is False

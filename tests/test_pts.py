@@ -101,3 +101,17 @@ def test_one_based_conversion():
     np.testing.assert_array_equal(pts_to_pixels(np.array([[1.0, 1.0], [10.5, 3.0]])),
                                   [[0.0, 0.0], [9.5, 2.0]])
     np.testing.assert_array_equal(pixels_to_pts(np.array([[0.0, 0.0]])), [[1.0, 1.0]])
+
+
+@pytest.mark.parametrize("raw, line, byte, offset", [
+    (b"version: 1\nn_points: 1\n{\n1.5 2\xb05\n}\n", 4, "0xb0", 30),  # a Latin-1 degree sign
+    (b"\xef\xbb\xbfversion: 1\r\nn_points: 1\r\n{\r\n1 2 \xff\r\n}\r\n", 4, "0xff",
+     35),  # a BOM and CRLF line ends: the offset counts the BOM's three bytes
+    (b"\xe9version: 1\n", 1, "0xe9", 0),
+])
+def test_non_utf8_byte_names_file_line_and_byte(tmp_path, raw, line, byte, offset):
+    f = tmp_path / "latin1.pts"
+    f.write_bytes(raw)
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(f))}:{line}: not UTF-8 text: "
+                                         rf"byte {byte} at offset {offset} "):
+        read_pts(f)

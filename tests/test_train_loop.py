@@ -143,6 +143,24 @@ def test_checkpoint_of_another_model_names_file_and_keys(tmp_path):
         fit(model(hidden=8), loader(False), mse, STEP, progress=False, checkpoint_dir=tmp_path)
 
 
+def test_resuming_from_a_plain_state_dict_names_file_and_what_was_expected(tmp_path):
+    m = model()
+    torch.save(m.state_dict(), tmp_path / "last.pt")  # weights, not fit()'s checkpoint
+    with pytest.raises(ValueError) as err:
+        fit(m, loader(False), mse, STEP, progress=False, checkpoint_dir=tmp_path)
+    msg = str(err.value)
+    assert msg.startswith(f"cannot resume from {tmp_path / 'last.pt'}: expected a training "
+                          "checkpoint written by fit(): a dict with the keys ('model', ")
+    assert "found a plain state_dict (4 tensors, e.g. 'fc1.weight')" in msg
+    save_checkpoint(tmp_path / "last.pt", {"model": m.state_dict(), "format": 1})
+    with pytest.raises(ValueError, match=r"found a dict without the keys \['optimizer', "
+                                         r"'scheduler', 'scaler', 'rng', 'history', 'recipe'\]"):
+        fit(m, loader(False), mse, STEP, progress=False, checkpoint_dir=tmp_path)
+    save_checkpoint(tmp_path / "last.pt", [1, 2])
+    with pytest.raises(ValueError, match=r"last\.pt: expected a training .*; found a list\."):
+        fit(m, loader(False), mse, STEP, progress=False, checkpoint_dir=tmp_path)
+
+
 def test_plateau_recipe_in_fit_stops_at_stop_lr():
     # a loss that never changes: epoch 0 sets the best, then patience (2) bad epochs per
     # decay: 3e-3 for epochs 0-2, 3e-4 for 3-4, 3e-5 for 5-6, 3e-6 for 7-8, then 3e-7: stop

@@ -6,12 +6,23 @@ Epochs are 0-based; ``lr[e]`` is the rate epoch ``e`` trains with. Readings (sta
 not better), stop as soon as the rate would be 3e-7; actions = /2 every 10 epochs.
 """
 
+import io
 import types
 
+import numpy as np
 import pytest
 import torch
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
-from prernn_lite.train import RECIPES, Recipe, get_recipe, lr_trace, make_scheduler, scaled
+from prernn_lite.train import (
+    RECIPES,
+    PlateauDecay,
+    Recipe,
+    get_recipe,
+    lr_trace,
+    make_scheduler,
+    scaled,
+)
 
 FACE = [1e-4] * 10 + [5e-5] * 5 + [2.5e-5] * 5 + [1.25e-5] * 5 + [6.25e-6] * 5
 
@@ -104,3 +115,84 @@ def test_unknown_names_list_the_choices():
         get_recipe("face", learning_rate=1.0)
     with pytest.raises(ValueError, match="stop_lr"):
         Recipe(epochs=None)
+
+
+def two_group_sgd():
+    a, b = torch.zeros(2, requires_grad=True), torch.zeros(3, requires_grad=True)
+    return torch.optim.SGD([{"params": [a], "lr": 3e-3}, {"params": [b], "lr": 1e-2}], lr=1.0)
+
+
+def random_losses(rng, n=120):
+    if rng.random() < 0.5:  # few distinct values: many ties with the best
+        return rng.integers(0, 4, n).astype(float).tolist()
+    return (5 + np.cumsum(rng.normal(-0.02, 0.3, n))).tolist()  # a noisy descent
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_plateau_decay_equals_reduce_lr_on_plateau_with_patience_minus_one(seed):
+    rng = np.random.default_rng(seed)
+    patience = int(rng.integers(1, 6))
+    factor = float(rng.choice([0.1, 0.5]))
+    threshold = float(rng.choice([0.0, 0.01]))
+    ours_opt, torch_opt = two_group_sgd(), two_group_sgd()
+    ours = PlateauDecay(ours_opt, factor, patience, threshold)
+    ref = ReduceLROnPlateau(torch_opt, mode="min", factor=factor, patience=patience - 1,
+                            threshold=threshold, threshold_mode="rel", eps=0)
+    decays = 0
+    for loss in random_losses(rng):
+        ours.step(loss)
+        before = torch_opt.param_groups[0]["lr"]
+        ref.step(loss)
+        decays += torch_opt.param_groups[0]["lr"] < before
+        assert [g["lr"] for g in ours_opt.param_groups] == [g["lr"] for g in torch_opt.param_groups]
+        assert (ours.best, ours.num_bad_epochs) == (ref.best, ref.num_bad_epochs)
+    assert ours.get_last_lr() == ref.get_last_lr() and ours.num_decays == decays
+    assert ours.last_epoch == 120 and ours.patience == patience
+
+
+def _resume(opt_state, sched_state):
+    """A fresh optimizer and PlateauDecay restored through a weights_only file."""
+    buf = io.BytesIO()
+    torch.save({"opt": opt_state, "sched": sched_state}, buf)
+    buf.seek(0)
+    state = torch.load(buf, weights_only=True)
+    opt = two_group_sgd()
+    opt.load_state_dict(state["opt"])
+    sched = PlateauDecay(opt, 0.5, 3)
+    sched.load_state_dict(state["sched"])
+    return opt, sched
+
+
+def test_plateau_decay_state_dict_round_trip_continues_exactly():
+    losses = random_losses(np.random.default_rng(0), 60)
+    full_opt = two_group_sgd()
+    full = PlateauDecay(full_opt, 0.5, 3)
+    part_opt = two_group_sgd()
+    part = PlateauDecay(part_opt, 0.5, 3)
+    for loss in losses[:25]:
+        full.step(loss)
+        part.step(loss)
+    opt, sched = _resume(part_opt.state_dict(), part.state_dict())
+    for loss in losses[25:]:
+        full.step(loss)
+        sched.step(loss)
+        assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in full_opt.param_groups]
+    assert sched.state_dict() == full.state_dict()
+
+
+def test_plateau_decay_reads_the_earlier_flat_state():
+    # the flat state of earlier versions: best 1.0, two bad epochs, one decay, 7 epochs
+    opt = two_group_sgd()
+    for g in opt.param_groups:  # the optimizer as the earlier version left it
+        g["initial_lr"], g["lr"] = g["lr"], g["lr"] * 0.5
+    old = {"factor": 0.5, "patience": 3, "threshold": 0.0, "best": 1.0, "num_bad_epochs": 2,
+           "num_decays": 1, "last_epoch": 7}
+    opt, sched = _resume(opt.state_dict(), old)
+    assert (sched.best, sched.num_bad_epochs, sched.num_decays, sched.last_epoch) == (1.0, 2, 1, 7)
+    sched.step(1.0)  # the third bad epoch in a row: decay
+    assert sched.get_last_lr() == [3e-3 / 4, 1e-2 / 4] and sched.num_bad_epochs == 0
+
+
+def test_plateau_patience_below_one_is_refused():
+    with pytest.raises(ValueError, match="patience: expected >= 1 epoch, got 0"):
+        PlateauDecay(two_group_sgd(), 0.5, 0)

@@ -8,7 +8,8 @@ torchvision, which downloads), or the path of a local file holding a plain ``sta
 A file is read with ``torch.load(path, map_location="cpu", weights_only=True)``, so
 PyTorch's restricted unpickler refuses anything that is not tensors and containers: a
 pickled whole model is refused with a message, never executed. Keys must match exactly;
-missing and unexpected keys are listed instead of being silently skipped.
+missing and unexpected keys are listed instead of being silently skipped. A tensor
+holding NaN or inf (a corrupt file, or one saved from a diverged run) is refused.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def load_state_dict_file(path: PathLike) -> dict[str, torch.Tensor]:
         If ``path`` does not exist.
     ValueError
         If the file is not a plain state_dict (a pickled whole model, a checkpoint dict
-        holding non-tensors, or not a torch file at all). The message names the file.
+        holding non-tensors, or not a torch file at all), or if a tensor holds NaN or inf.
+        The message names the file (and the first non-finite tensor's key).
 
     Examples
     --------
@@ -79,6 +81,14 @@ def load_state_dict_file(path: PathLike) -> dict[str, torch.Tensor]:
             f"{path!r} is a dict but not a plain state_dict: entries {bad[:5]!r} are not "
             f"tensors (a state_dict maps parameter names to tensors).{hint}"
         )
+    for key, value in obj.items():
+        if (value.is_floating_point() or value.is_complex()) and not value.isfinite().all():
+            nan, inf = int(value.isnan().sum()), int(value.isinf().sum())
+            raise ValueError(
+                f"{path!r}: tensor {key!r} holds {nan} NaN and {inf} inf value(s) of "
+                f"{value.numel()} (the first non-finite tensor in the file); the weights are "
+                "corrupt or come from a diverged run."
+            )
     return dict(obj)
 
 

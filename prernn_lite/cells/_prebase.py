@@ -27,6 +27,7 @@ import math
 
 import torch
 from torch import Tensor, nn
+from torch.nn.parameter import is_lazy
 
 from ._recurrence import ACTIVATIONS, GATES, RecurrentBase, check_choice
 
@@ -47,6 +48,13 @@ class PreBase(RecurrentBase):
                mode: str, init: str, other_init: str, xy_gate: str | None, activation: str,
                hh_init: str, gate_bias: float, hh_kernel: tuple[int, ...] = ()) -> None:
         xy_gate = DEFAULT_XY_GATE[kind] if xy_gate is None else xy_gate
+        if any(p is not None and is_lazy(p) for p in (weight, bias)):
+            raise ValueError(
+                f"{type(self).__name__}: the layer's parameters are uninitialised (a lazy "
+                "module such as nn.LazyLinear or nn.LazyConv2d): run one forward pass "
+                "through it first, or build it with its input size")
+        if not math.isfinite(gate_bias):
+            raise ValueError(f"gate_bias: expected a finite number, got {gate_bias}")
         check_choice("mode", mode, MODES)
         if kind == "vrnn" and mode == "sih":
             raise ValueError(

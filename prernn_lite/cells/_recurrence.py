@@ -13,7 +13,9 @@ cells (``(N, G*H)``) and convolutional cells (``(N, G*C, H', W')``).
 :class:`RecurrentBase` is the ``forward`` all cells share: it checks shapes, runs the
 layers in turn and packs the final state and the optional gate record in the form
 ``torch.nn`` uses. A subclass supplies three things: ``_project(layer, x)`` (input part),
-``_hidden(layer)`` (hidden part) and ``_check_input(x)``.
+``_hidden(layer)`` (hidden part) and ``_check_input(x)`` (the input's shape). The checks
+every cell shares run first, before any computation: at least one time step, and input
+and state on the weights' device with the weights' dtype (:func:`check_tensor`).
 """
 
 from __future__ import annotations
@@ -132,6 +134,31 @@ def run_layer(
 
 
 # --------------------------------------------------------------------------- checks
+def check_tensor(name: str, t: Tensor, weight: Tensor) -> None:
+    """Raise ValueError unless ``t`` lies on ``weight``'s device with ``weight``'s dtype.
+
+    Under ``torch.autocast`` (for ``t``'s device type) any floating dtype is accepted,
+    since autocast casts the operands of every product itself.
+    """
+    if t.device != weight.device:
+        raise ValueError(f"{name}: expected device {weight.device} (the cell's weights), got "
+                         f"{t.device}; move the input or the cell with .to(device)")
+    autocast = _autocast_on(t.device.type)
+    if not t.is_floating_point() or (t.dtype != weight.dtype and not autocast):
+        expected = "a floating dtype (autocast is on)" if autocast else str(weight.dtype)
+        raise ValueError(f"{name}: expected dtype {expected} (the cell's weights), got "
+                         f"{t.dtype}; convert it with .to({weight.dtype})")
+
+
+def _autocast_on(device_type: str) -> bool:
+    """Whether ``torch.autocast`` is on for ``device_type`` (never for the meta device,
+    which has no autocast: shapes-only runs)."""
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except RuntimeError:  # e.g. "meta": unknown device type for autocast
+        return False
+
+
 def check_lengths(lengths, n: int, t: int, device: torch.device) -> Tensor | None:
     """Validate ``lengths`` and turn it into an ``(N, T)`` bool mask of valid steps."""
     if lengths is None:
@@ -170,20 +197,37 @@ class RecurrentBase(nn.Module):
     def _phi(self, v: Tensor) -> Tensor:
         return ACTIVATIONS[self.activation](v)
 
+    def _check_tensors(self, x: Tensor, state) -> None:
+        """The checks every cell shares: type, time steps, device and dtype (shape: later)."""
+        if not isinstance(x, Tensor):
+            raise TypeError(f"input: expected a Tensor, got {type(x).__name__}")
+        self._check_input(x)  # the subclass's shape check
+        if x.shape[1] == 0:
+            raise ValueError(f"input: expected at least one time step (T >= 1), got T = 0 "
+                             f"(shape {tuple(x.shape)})")
+        weight = next(self.parameters())
+        check_tensor("input", x, weight)
+        if state is not None:
+            for name, s in zip(("h_0", "c_0"), self._state_tensors(state), strict=False):
+                if not isinstance(s, Tensor):
+                    raise TypeError(f"state {name}: expected a Tensor, got {type(s).__name__}")
+                check_tensor(f"state {name}", s, weight)
+
+    def _state_tensors(self, state) -> tuple:
+        """``(h_0,)`` or ``(h_0, c_0)``; an LSTM's state must be a pair."""
+        if self.kind != "lstm":
+            return (state,)
+        if not isinstance(state, (tuple, list)) or len(state) != 2:
+            raise ValueError(f"state: expected a tuple (h_0, c_0), got {type(state).__name__}")
+        return tuple(state)
+
     def _split_state(self, state, shape: tuple[int, ...]) -> list[State]:
         """Check a user state against ``(num_layers, *shape)``; return it per layer."""
         expected = (self.num_layers, *shape)
-        parts = ("h_0", "c_0") if self.kind == "lstm" else ("h_0",)
-        if self.kind == "lstm":
-            if not isinstance(state, (tuple, list)) or len(state) != 2:
-                raise ValueError(f"state: expected a tuple (h_0, c_0), got {type(state).__name__}")
-            tensors = tuple(state)
-        else:
-            tensors = (state,)
-        for name, s in zip(parts, tensors, strict=True):
-            if not isinstance(s, Tensor) or tuple(s.shape) != expected:
-                got = tuple(s.shape) if isinstance(s, Tensor) else type(s).__name__
-                raise ValueError(f"state {name}: expected shape {expected}, got {got}")
+        tensors = self._state_tensors(state)
+        for name, s in zip(("h_0", "c_0"), tensors, strict=False):
+            if tuple(s.shape) != expected:
+                raise ValueError(f"state {name}: expected shape {expected}, got {tuple(s.shape)}")
         return [tuple(s[k] for s in tensors) for k in range(self.num_layers)]
 
     def forward(
@@ -194,7 +238,7 @@ class RecurrentBase(nn.Module):
         return_gates: bool = False,
     ):
         """Run all layers over ``x``; inputs and outputs as in the class docstrings."""
-        self._check_input(x)
+        self._check_tensors(x, state)
         n, t = x.shape[:2]
         valid = check_lengths(lengths, n, t, x.device)
         layer_states: list[State] | None = None

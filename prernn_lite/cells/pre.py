@@ -23,7 +23,8 @@ from ._recurrence import Hidden
 OPTIONS_DOC = """
     Args (keywords of ``from_{src}``; * = fixed by the paper, the others are ours):
         {layer}: the pre-trained layer; its ``weight``/``bias``
-            become ``weight_xy``/``bias_xy``*; ``hidden_size = {hsize}``.
+            become ``weight_xy``/``bias_xy``*; ``hidden_size = {hsize}``. A lazy
+            layer must have run once (its parameters initialised).
         mode (str): ``"gate"``* (default: one input weight per gate) or ``"sih"``* (one
             shared ``a_t = W_xy x_t + b_xy`` feeds every gate: ``z_k = a_t + W_hk h + b_hk``;
             the exact SIH equations are ours).{sih_note}
@@ -43,11 +44,12 @@ OPTIONS_DOC = """
             pre-trained layer at every step), ``"uniform"`` (U(-b, b)), ``"orthogonal"``
             (one orthogonal block per gate). ``bias_hh`` starts at zero except SIH gate
             biases.
-        gate_bias (float): magnitude of the open/closed gate biases, default 4.0.
+        gate_bias (float): magnitude of the open/closed gate biases, finite; default 4.0.
         Uniform draws U(-b, b) use b = 1/sqrt(H){bnote}, as torch.nn.LSTM.{extra}
 
     Inputs: ``x, state=None, lengths=None, return_gates=False``
-        - **x** ``{xshape}``, batch-first.
+        - **x** ``{xshape}``, batch-first, ``T >= 1``, on the weights' device and
+          with their dtype (any float under ``torch.autocast``); so is **state**.
         - **state** ``{state}``, zeros if omitted.
         - **lengths** ``(N,)`` ints in ``1..T``: steps past a sequence's length give zero
           outputs, gates and no state change (as if the sequence were run alone).

@@ -80,7 +80,8 @@ _COMMON_DOC = """
             only), default 0.0.
 
     Inputs: ``x, state=None, lengths=None, return_gates=False``
-        - **x** ``(N, T, F)``, batch-first.
+        - **x** ``(N, T, F)``, batch-first, ``T >= 1``, on the weights' device and with
+          their dtype (any float under ``torch.autocast``); so is **state**.
         - **state** ``{state}``, zeros if omitted.
         - **lengths** ``(N,)`` ints in ``1..T``: steps past a sequence's length give zero
           outputs and leave its state unchanged (as if run alone).

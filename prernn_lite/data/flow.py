@@ -26,6 +26,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,19 +172,53 @@ def save_flow(path: str | Path, flow: np.ndarray, bound: float = 20.0,
         tmp.unlink(missing_ok=True)
 
 
+_REDO = "recompute it with `python -m prernn_lite.data.flow` (unreadable files are redone)"
+_UNREADABLE = (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error)
+
+
+def _read_npz(path: str | Path, keys: Sequence[str]) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` of a flow ``.npz``, read without unpickling anything.
+
+    A truncated or corrupt file, one holding pickled (object) arrays, a single ``.npy``
+    array or a file without the flow keys raises ``ValueError`` naming ``path``.
+    """
+    try:
+        z = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except _UNREADABLE as err:
+        raise ValueError(f"{path}: not a readable flow .npz ({type(err).__name__}: {err}); "
+                         f"{_REDO}") from err
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: holds a single {z.dtype} array, not a flow .npz with the "
+                         f"keys {list(keys)}; {_REDO}")
+    with z:
+        missing = [k for k in keys if k not in z.files]
+        if missing:
+            raise ValueError(f"{path}: not a flow file: keys {missing} missing (it holds "
+                             f"{z.files}); {_REDO}")
+        try:
+            return {k: z[k] for k in keys}
+        except _UNREADABLE as err:  # e.g. an object array: refused, never unpickled
+            raise ValueError(f"{path}: not a readable flow .npz ({type(err).__name__}: "
+                             f"{err}); {_REDO}") from err
+
+
 def flow_info(path: str | Path) -> dict:
     """What a stored flow file holds: ``{"num_flows": F, "height": H, "width": W, "bound",
-    "method", "codec"}``."""
-    with np.load(path, allow_pickle=False) as z:
-        f, h, w = (int(v) for v in z["shape"])
-        return {"num_flows": f, "height": h, "width": w, "bound": float(z["bound"]),
-                "method": str(z["method"]), "codec": str(z["codec"])}
+    "method", "codec"}``; an unreadable file raises ``ValueError`` naming it."""
+    z = _read_npz(path, ("shape", "bound", "method", "codec"))
+    f, h, w = (int(v) for v in z["shape"])
+    return {"num_flows": f, "height": h, "width": w, "bound": float(z["bound"]),
+            "method": str(z["method"]), "codec": str(z["codec"])}
 
 
 def load_flow(path: str | Path, indices: Sequence[int] | None = None) -> np.ndarray:
     """Read stored flow fields: ``float32 (len(indices), H, W, 2)`` in pixels.
 
-    Only the requested fields are decoded. ``indices=None`` reads all ``F``.
+    Only the requested fields are decoded. ``indices=None`` reads all ``F``. A file that
+    is truncated, holds pickled (object) arrays or lacks a key raises ``ValueError``
+    naming it (it is read with ``allow_pickle=False``).
 
     Examples
     --------
@@ -191,9 +227,12 @@ def load_flow(path: str | Path, indices: Sequence[int] | None = None) -> np.ndar
     >>> load_flow(f, [0, 1]).shape
     (2, 48, 64, 2)
     """
-    with np.load(path, allow_pickle=False) as z:
-        data, offsets, bound = z["data"], z["offsets"], float(z["bound"])
-        f, h, w = (int(v) for v in z["shape"])
+    z = _read_npz(path, ("data", "offsets", "shape", "bound"))
+    data, offsets, bound = z["data"], z["offsets"], float(z["bound"])
+    f, h, w = (int(v) for v in z["shape"])
+    if offsets.shape != (2 * f + 1,):
+        raise ValueError(f"{path}: offsets of shape {offsets.shape}, expected (2F + 1,) = "
+                         f"({2 * f + 1},) for F = {f} fields; {_REDO}")
     idx = range(f) if indices is None else [int(i) for i in indices]
     out = np.empty((len(idx), h, w, 2), np.float32)
     for k, t in enumerate(idx):

@@ -32,6 +32,7 @@ __all__ = [
     "read_manifest",
     "write_manifest",
     "verify_manifest",
+    "check_file",
 ]
 
 MANIFEST_NAME = "MANIFEST"
@@ -151,6 +152,58 @@ def verify_manifest(root: str | Path | None = None) -> ManifestReport:
         extra=sorted(set(present) - set(listed)),
         changed=sorted(k for k in set(listed) & set(present) if listed[k] != present[k]),
     )
+
+
+def check_file(path: str | Path) -> bool:
+    """Check one file of :func:`samples_dir` against its MANIFEST before it is used.
+
+    Parameters
+    ----------
+    path : str or Path
+        Any file. Only a file inside the samples folder that its MANIFEST lists is
+        checked; any other file (outside the folder, not listed, or a samples folder
+        without a MANIFEST, such as a temporary copy of the weights) is not.
+
+    Returns
+    -------
+    bool
+        True when the file was checked (and matches), False when there was nothing to
+        check it against.
+
+    Raises
+    ------
+    ValueError
+        The file's sha256 differs from the MANIFEST's; the message names the file, the
+        MANIFEST and both digests.
+
+    Examples
+    --------
+    >>> check_file(samples_dir() / "weights" / "faces_rgb.pt")
+    True
+    >>> check_file(__file__)   # not in data_samples/
+    False
+    """
+    try:
+        root = samples_dir().resolve()
+    except FileNotFoundError:  # no samples folder: no file can lie inside it
+        return False
+    file = Path(path).resolve()
+    manifest = root / MANIFEST_NAME
+    if not file.is_relative_to(root) or not manifest.is_file():
+        return False
+    rel = file.relative_to(root).as_posix()
+    listed = read_manifest(manifest).get(rel)
+    if listed is None:
+        return False
+    actual = _sha256(file)
+    if actual != listed:
+        raise ValueError(
+            f"{file}: sha256 {actual} differs from {listed}, the digest {manifest} lists for "
+            f"{rel}. The file changed since the MANIFEST was written: restore it (git "
+            "checkout), or if the change is intended, rewrite the MANIFEST with "
+            f"`python -m prernn_lite.data.manifest write {root}`."
+        )
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,18 +5,30 @@ Request the dataset from NVIDIA
 (https://research.nvidia.com/publication/2016-06_online-detection-and-classification-dynamic-hand-gestures-recurrent-3d-convolutional)
 and unpack it so that ``root`` holds the two list files and the videos::
 
-    root/nvgesture_train_correct_cvpr2016.lst
-    root/nvgesture_test_correct_cvpr2016.lst
+    root/nvgesture_train_correct_cvpr2016_v2.lst
+    root/nvgesture_test_correct_cvpr2016_v2.lst
     root/Video_data/class_01/subject13_r0/sk_color.avi, sk_depth.avi, duo_left.avi
 
+The lists go by several names in the wild: NVIDIA's distribution and most public code
+use ``nvgesture_{train,test}_correct_cvpr2016_v2.lst``; copies without ``_v2`` and
+``nvgesture_{train,test}_correct.lst`` exist too. :func:`find_nvgesture_list` tries the
+names of :data:`NVGESTURE_LIST_NAMES` in that order, prefers ``_v2`` (with a warning
+naming the file used) when several are present, and lists every name tried when none
+is; ``list_file=`` names a list explicitly.
+
 A list line names a recording folder, one ``stream:file_stem:start:end`` token per
-sensor and a 1-based label::
+sensor (``depth``, ``color``, ``duo_left``) and a 1-based label; real lines end in a
+space (after ``label:1`` here; ``duo_left`` left out)::
 
     path:./Video_data/class_01/subject13_r0 depth:sk_depth:138:218 color:sk_color:138:218 label:1
 
 ``start``/``end`` are 0-based frame indices, ``end`` exclusive, as in NVIDIA's own
-reader (it seeks to ``start`` and reads ``range(start, end)``). :func:`parse_nvgesture_list`
-turns labels 0-based. :class:`NvGestureSequences` cuts the gesture's frames into
+reader (it seeks to ``start`` and reads ``range(start, end)``). In the real lists every
+colour and depth range spans 80 frames (duo_left ranges 93). The label used is the line's
+``label:`` token, made 0-based by :func:`parse_nvgesture_list`, never the ``class_NN``
+folder: in the ``_v2`` lists 15 training and 8 test labels differ from their folder (the
+lists without ``_v2`` are the same lines with those labels equal to the folder).
+:class:`NvGestureSequences` cuts the gesture's frames into
 ``num_clips`` clips of ``clip_len`` consecutive frames whose first frames are evenly
 spaced from ``start`` to ``end - clip_len`` (consecutive, non-overlapping clips when
 ``end - start == num_clips * clip_len``; overlapping when shorter, gaps when longer).
@@ -26,6 +38,7 @@ and depth clips have the same shape and fit the same C3D.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,21 +49,28 @@ from torch.utils.data import Dataset
 from .video import count_frames, read_frames, resize_frames
 
 __all__ = [
-    "NVGESTURE_LISTS", "StreamRange", "NvGestureEntry", "parse_nvgesture_list",
-    "clip_starts", "NvGestureSequences",
+    "NVGESTURE_LISTS", "NVGESTURE_LIST_NAMES", "StreamRange", "NvGestureEntry",
+    "parse_nvgesture_list", "find_nvgesture_list", "clip_starts", "NvGestureSequences",
 ]
 
-#: The official list files, by split.
+#: One list file name by split: the one the project's fixtures (``data_samples/``) use.
+#: Kept for existing callers; the real lists are found by :data:`NVGESTURE_LIST_NAMES`.
 NVGESTURE_LISTS = {
     "train": "nvgesture_train_correct_cvpr2016.lst",
     "test": "nvgesture_test_correct_cvpr2016.lst",
+}
+#: The names the list files go by in the wild, by split, in order of preference.
+NVGESTURE_LIST_NAMES = {
+    split: (f"nvgesture_{split}_correct_cvpr2016_v2.lst",
+            f"nvgesture_{split}_correct_cvpr2016.lst", f"nvgesture_{split}_correct.lst")
+    for split in ("train", "test")
 }
 _STREAMS = ("color", "depth", "duo_left")
 _DOWNLOAD = (
     "Request nvGesture (NVIDIA Dynamic Hand Gesture dataset) from https://research.nvidia."
     "com/publication/2016-06_online-detection-and-classification-dynamic-hand-gestures-"
     "recurrent-3d-convolutional and unpack it so that ROOT/nvgesture_train_correct_cvpr2016"
-    ".lst and ROOT/Video_data/class_01/... exist."
+    "_v2.lst and ROOT/Video_data/class_01/... exist."
 )
 
 
@@ -139,6 +159,58 @@ def parse_nvgesture_list(path: str | Path) -> list[NvGestureEntry]:
     return entries
 
 
+def find_nvgesture_list(root: str | Path, split: str,
+                        list_file: str | Path | None = None) -> Path:
+    """The list file of ``split`` under ``root``, or ``list_file`` when given.
+
+    Parameters
+    ----------
+    root : str or Path
+        The dataset folder.
+    split : str
+        ``"train"`` or ``"test"``.
+    list_file : str or Path, optional
+        A list file to use instead of looking one up; it must exist.
+
+    Returns
+    -------
+    Path
+        The first of :data:`NVGESTURE_LIST_NAMES` ``[split]`` found under ``root``; when
+        several are present a ``UserWarning`` names the one used.
+
+    Raises
+    ------
+    ValueError
+        Unknown split.
+    FileNotFoundError
+        ``list_file`` does not exist, or none of the names is found (every name tried
+        is listed).
+
+    Examples
+    --------
+    >>> from prernn_lite.data.manifest import samples_dir
+    >>> find_nvgesture_list(samples_dir() / "nvgesture", "test").name
+    'nvgesture_test_correct_cvpr2016.lst'
+    """
+    if split not in NVGESTURE_LIST_NAMES:
+        raise ValueError(f"unknown split {split!r}; valid: {', '.join(NVGESTURE_LIST_NAMES)}")
+    if list_file is not None:
+        if not Path(list_file).is_file():
+            raise FileNotFoundError(f"list_file {list_file}: no such nvGesture list file")
+        return Path(list_file)
+    root = Path(root)
+    names = NVGESTURE_LIST_NAMES[split]
+    found = [root / n for n in names if (root / n).is_file()]
+    if not found:
+        raise FileNotFoundError(f"no nvGesture {split} list in {root}: tried "
+                                f"{', '.join(names)}. {_DOWNLOAD}")
+    if len(found) > 1:
+        warnings.warn(f"several nvGesture {split} lists in {root} "
+                      f"({', '.join(p.name for p in found)}); using {found[0].name}. Their "
+                      "labels may differ: pass list_file= to choose another", stacklevel=2)
+    return found[0]
+
+
 def clip_starts(start: int, end: int, num_clips: int, clip_len: int) -> list[int]:
     """First frames of ``num_clips`` clips of ``clip_len`` frames, evenly spaced in
     ``[start, end)`` from ``start`` to ``end - clip_len`` (rounded half up).
@@ -167,7 +239,8 @@ class NvGestureSequences(Dataset):
         num_clips: ``T``. Default 5.
         clip_len: ``L``. Default 16 (C3D's clip length).
         image_size: ``(H, W)`` or an int for square frames. Default 112 (C3D's input).
-        list_file: a list file to use instead of the official one of ``split``.
+        list_file: a list file to use instead of the one :func:`find_nvgesture_list`
+            finds for ``split`` under ``root`` (``_v2`` preferred).
 
     Outputs (one item):
         ``{"clips": float32 (T, 3, L, H, W) in [0, 1] RGB (depth: grey x 3),
@@ -193,16 +266,12 @@ class NvGestureSequences(Dataset):
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"nvGesture root {self.root} not found. {_DOWNLOAD}")
-        if split not in NVGESTURE_LISTS:
-            raise ValueError(f"unknown split {split!r}; valid: train, test")
         if stream not in ("color", "depth"):
             raise ValueError(f"unknown stream {stream!r}; valid: color, depth")
         self.stream, self.num_clips, self.clip_len = stream, int(num_clips), int(clip_len)
         size = (image_size, image_size) if isinstance(image_size, int) else image_size
         self.image_size = (int(size[0]), int(size[1]))
-        self.list_file = Path(list_file) if list_file else self.root / NVGESTURE_LISTS[split]
-        if not self.list_file.is_file():
-            raise FileNotFoundError(f"{self.list_file}: nvGesture list file not found. {_DOWNLOAD}")
+        self.list_file = find_nvgesture_list(self.root, split, list_file)
         self.entries = parse_nvgesture_list(self.list_file)
         self.items: list[tuple[Path, list[int], int]] = []  # (video, clip starts, label)
         for e in self.entries:

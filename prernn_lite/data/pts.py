@@ -13,8 +13,8 @@ Files in the wild differ in whitespace: two spaces after ``n_points:``, trailing
 spaces, CRLF line endings, no final newline, stray blank lines. :func:`read_pts` accepts
 all of those (blank lines are skipped anywhere) and rejects anything structurally
 wrong — missing header, wrong point count, a non-numeric or non-finite value, a missing
-brace, text after the closing brace — with a ``ValueError`` that starts with
-``"<file>:<line>:"`` like a compiler message.
+brace, text after the closing brace, a byte that is not UTF-8 — with a ``ValueError``
+that starts with ``"<file>:<line>:"`` like a compiler message.
 
 Coordinates: the files are 1-based (Matlab style: the centre of the top-left pixel is
 ``(1, 1)``). :func:`read_pts` returns them unchanged; :func:`pts_to_pixels` and
@@ -24,6 +24,7 @@ Coordinates: the files are 1-based (Matlab style: the centre of the top-left pix
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 from pathlib import Path
@@ -66,7 +67,7 @@ def read_pts(path: str | Path) -> np.ndarray:
     ((68, 2), dtype('float64'))
     """
     path = Path(path)
-    text = path.read_bytes().decode("utf-8-sig")
+    text = _decode(path, path.read_bytes())
     # (line number, stripped text) of the non-blank lines; splitlines handles \r\n and \r
     lines = [(i, s.strip()) for i, s in enumerate(text.splitlines(), 1) if s.strip()]
     last = len(text.splitlines()) or 1
@@ -113,6 +114,17 @@ def read_pts(path: str | Path) -> np.ndarray:
         n, s = lines[4 + count]
         raise fail(n, f"unexpected text after '}}': {s!r}")
     return points
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    """UTF-8 text of ``raw`` (a leading BOM dropped); a bad byte names file and line."""
+    body = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = len((body[:err.start].decode("utf-8") + "x").splitlines())
+        raise ValueError(f"{path}:{line}: not UTF-8 text: byte 0x{body[err.start]:02x} at "
+                         f"offset {err.start + len(raw) - len(body)} ({err.reason})") from None
 
 
 def write_pts(path: str | Path, points: np.ndarray, decimals: int = 3) -> None:

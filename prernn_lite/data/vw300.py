@@ -29,6 +29,7 @@ Real 300VW has no per-frame occlusion/blur/drop flags: the ``flags`` are all ``F
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,7 +179,9 @@ class VW300Sequences(Dataset):
 
     Errors name the file: missing root (with what to download), missing video or
     ``annot`` folder, a gap in the ``.pts`` numbering, a frame count that differs from the
-    number of annotations, a malformed ``.pts`` (file and line).
+    number of annotations, a malformed ``.pts`` (file and line). A ``seq_len`` longer than
+    every video (an empty dataset) is an error naming the videos' lengths; longer than
+    only some of them, a warning.
 
     Examples
     --------
@@ -207,12 +210,29 @@ class VW300Sequences(Dataset):
             raise ValueError(f"FaceCrop.per must be 'sequence' or 'frame', got {self.crop.per!r}")
         if self.seq_len < 1 or self.stride < 1:
             raise ValueError("seq_len and stride must be positive")
+        if not self.videos:
+            raise ValueError("videos: expected at least one video id, got none")
         self.windows: list[tuple[str, int]] = []  # (video id, first frame, 0-based)
         self.num_frames: dict[str, int] = {}
         for vid in self.videos:
             n = self._check_video(vid)
             self.num_frames[vid] = n
             self.windows += [(vid, s) for s in range(0, n - self.seq_len + 1, self.stride)]
+        self._check_lengths()
+
+    def _check_lengths(self) -> None:
+        """An error when no video holds ``seq_len`` frames, a warning when some do not."""
+        short = {v: n for v, n in self.num_frames.items() if n < self.seq_len}
+        frames = ", ".join(f"{v}: {n}" for v, n in short.items())
+        if len(short) == len(self.num_frames):
+            raise ValueError(
+                f"seq_len={self.seq_len} is longer than every video, so the dataset would be "
+                f"empty; frames per video: {frames}. Use seq_len <= "
+                f"{max(short.values())}.")
+        if short:
+            warnings.warn(f"seq_len={self.seq_len} is longer than {len(short)} of "
+                          f"{len(self.num_frames)} videos, which give no window (frames per "
+                          f"video: {frames})", stacklevel=3)
 
     def _check_video(self, vid: str) -> int:
         folder = self.root / vid

@@ -40,7 +40,7 @@ from ..backbones import LiteCNN2d, LiteCNN3d, cross_modality, load_state_dict_fi
 from ..backbones.cross import first_conv, first_conv_path
 from ..data import actions, faces, gestures
 from ..data._render import GeneratedDataset
-from ..data.manifest import samples_dir, write_manifest
+from ..data.manifest import check_file, samples_dir, write_manifest
 from ..data.metrics import accuracy, nme
 from .registry import register
 from .results import append_row, done_runs, result_path
@@ -67,13 +67,18 @@ def weights_path(task: str, stream: str | None = None) -> Path:
 
 
 def pretrained_backbone(task: str, stream: str | None = None) -> nn.Module:
-    """The lite backbone of ``task``/``stream`` with its pre-trained weights (eval mode)."""
+    """The lite backbone of ``task``/``stream`` with its pre-trained weights (eval mode).
+
+    The file is checked against ``data_samples/MANIFEST`` first (``manifest.check_file``):
+    a changed weights file is refused, naming both digests.
+    """
     stream = stream or DEFAULT_STREAM.get(task, "rgb")
     path = weights_path(task, stream)
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: pre-trained lite weights for {task}/{stream} not found; write them "
             f"with `python -m prernn_lite.experiments pretrain --profile lite --tasks {task}`")
+    check_file(path)
     model = LITE_BACKBONES[(task, stream)]()
     model.load_state_dict(load_state_dict_file(path), strict=True)
     return model.eval()

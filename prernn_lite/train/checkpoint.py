@@ -124,6 +124,32 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         raise RuntimeError(f"cannot read checkpoint {path}: {err}") from err
 
 
+#: What :func:`~prernn_lite.train.fit` writes into ``last.pt`` (besides ``"format"``).
+CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "scaler", "rng", "history", "recipe")
+
+
+def check_training_checkpoint(ckpt: object, path: str | os.PathLike) -> None:
+    """Raise ValueError naming ``path`` unless ``ckpt`` is a checkpoint written by ``fit``.
+
+    A plain ``state_dict`` (``torch.save(model.state_dict(), path)``) is the usual
+    mistake: the message says so, and how to start from its weights instead.
+    """
+    keys = list(ckpt) if isinstance(ckpt, dict) else []
+    missing = [k for k in CHECKPOINT_KEYS if k not in keys]
+    if not missing:
+        return
+    expected = f"a training checkpoint written by fit(): a dict with the keys {CHECKPOINT_KEYS}"
+    if keys and all(isinstance(v, torch.Tensor) for v in ckpt.values()):
+        found = (f"a plain state_dict ({len(keys)} tensors, e.g. {keys[0]!r}), as written by "
+                 "torch.save(model.state_dict(), path). To start from these weights, load "
+                 "them into the model before fit() and use another checkpoint_dir")
+    elif isinstance(ckpt, dict):
+        found = f"a dict without the keys {missing}"
+    else:
+        found = f"a {type(ckpt).__name__}"
+    raise ValueError(f"cannot resume from {path}: expected {expected}; found {found}.")
+
+
 def check_model_state(model: torch.nn.Module, state: dict, path: str | os.PathLike) -> None:
     """Raise :class:`CheckpointMismatchError` naming ``path`` and the keys that differ."""
     own = model.state_dict()

@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 from . import distributed as D
 from .checkpoint import (
     check_model_state,
+    check_training_checkpoint,
     load_checkpoint,
     rng_state,
     save_checkpoint,
@@ -319,6 +320,7 @@ def fit(model: nn.Module, train_loader: Iterable, loss_fn: LossFn, recipe: Recip
 def _resume(path, raw, opt, sched, scaler, recipe, gens, info) -> History:
     """Load ``path`` into the run's objects; returns the stored history."""
     ckpt = load_checkpoint(path)
+    check_training_checkpoint(ckpt, path)
     check_model_state(raw, ckpt["model"], path)
     raw.load_state_dict(ckpt["model"])
     opt.load_state_dict(ckpt["optimizer"])

@@ -18,12 +18,11 @@ schedule epoch by epoch, e.g. to draw it in the book:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from torch.optim.lr_scheduler import LambdaLR
+from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
 
 from .recipes import Recipe
 
@@ -54,10 +53,15 @@ class PlateauDecay:
     loss ``L``: ``L`` *improves* when ``L < best * (1 - threshold)`` (``threshold=0``:
     any strict decrease; an equal loss is no improvement), and then ``best = L`` and the
     count of bad epochs restarts at 0; otherwise the count grows by one. When the count
-    reaches ``patience`` (``patience`` epochs in a row without a new best) the rates become
-    ``initial_lr * factor ** k`` after the ``k``-th decay and the count restarts at 0;
-    ``best`` is kept, so after a decay the loss must beat the best loss ever seen.
-    (``torch``'s ``ReduceLROnPlateau`` decays after ``patience + 1`` bad epochs.)
+    reaches ``patience`` (``patience`` epochs in a row without a new best) every rate is
+    multiplied by ``factor`` and the count restarts at 0; ``best`` is kept, so after a
+    decay the loss must beat the best loss ever seen.
+
+    This is exactly ``torch.optim.lr_scheduler.ReduceLROnPlateau(mode="min",
+    patience=patience - 1, threshold=threshold, threshold_mode="rel", cooldown=0,
+    min_lr=0, eps=0)`` (torch decays after ``patience + 1`` bad epochs), which does the
+    work: :attr:`scheduler`. On top, each group's ``initial_lr`` is recorded for the
+    paper's stop rule (:func:`reached_stop`), and :attr:`num_decays` is counted.
 
     Examples
     --------
@@ -65,48 +69,58 @@ class PlateauDecay:
     >>> sched = PlateauDecay(opt, factor=0.1, patience=2)
     >>> for loss in [3.0, 2.0, 2.0, 2.5]:
     ...     sched.step(loss)
-    >>> sched.get_last_lr()
-    [0.1]
+    >>> sched.get_last_lr(), sched.num_decays
+    ([0.1], 1)
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer, factor: float = 0.1,
                  patience: int = 40, threshold: float = 0.0) -> None:
-        self.optimizer = optimizer
-        self.factor, self.patience, self.threshold = factor, patience, threshold
+        if patience < 1:
+            raise ValueError(f"patience: expected >= 1 epoch, got {patience}")
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
-        self.best = math.inf
-        self.num_bad_epochs = 0
-        self.num_decays = 0
-        self.last_epoch = 0
+        self.optimizer, self.patience, self.num_decays = optimizer, patience, 0
+        self.scheduler = ReduceLROnPlateau(
+            optimizer, mode="min", factor=factor, patience=patience - 1, threshold=threshold,
+            threshold_mode="rel", cooldown=0, min_lr=0.0, eps=0.0)
+
+    factor = property(lambda self: self.scheduler.factor, doc="Decay factor.")
+    threshold = property(lambda self: self.scheduler.threshold, doc="Relative threshold.")
+    best = property(lambda self: self.scheduler.best, doc="Best loss so far.")
+    num_bad_epochs = property(lambda self: self.scheduler.num_bad_epochs,
+                              doc="Epochs in a row without a new best.")
+    last_epoch = property(lambda self: self.scheduler.last_epoch, doc="Steps taken.")
 
     def step(self, metric: float) -> None:
         """Record one epoch's training loss and decay the rates if the rule says so."""
-        metric = float(metric)
-        if metric < self.best * (1 - self.threshold):
-            self.best, self.num_bad_epochs = metric, 0
-        else:
-            self.num_bad_epochs += 1
-        if self.num_bad_epochs >= self.patience:
-            self.num_decays += 1
-            self.num_bad_epochs = 0
-            for group in self.optimizer.param_groups:
-                group["lr"] = group["initial_lr"] * self.factor ** self.num_decays
-        self.last_epoch += 1
+        before = self.optimizer.param_groups[0]["lr"]
+        self.scheduler.step(float(metric))
+        self.num_decays += int(self.optimizer.param_groups[0]["lr"] < before)
 
     def get_last_lr(self) -> list[float]:
         """The rates the next epoch will use, one per parameter group."""
-        return [group["lr"] for group in self.optimizer.param_groups]
+        return self.scheduler.get_last_lr()
 
     def state_dict(self) -> dict:
-        """Plain numbers only (safe for ``torch.load(weights_only=True)``)."""
-        return {k: getattr(self, k) for k in ("factor", "patience", "threshold", "best",
-                                              "num_bad_epochs", "num_decays", "last_epoch")}
+        """Plain data only (safe for ``torch.load(weights_only=True)``)."""
+        return {"reduce_lr_on_plateau": self.scheduler.state_dict(),
+                "patience": self.patience, "num_decays": self.num_decays}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore what :meth:`state_dict` returned (the rates live in the optimizer)."""
-        for key, value in state.items():
-            setattr(self, key, value)
+        """Restore what :meth:`state_dict` returned (the rates live in the optimizer).
+
+        The flat state of earlier versions (``best``, ``num_bad_epochs``, ``num_decays``,
+        ``last_epoch``, ...) is read too.
+        """
+        inner = state.get("reduce_lr_on_plateau")
+        if inner is None:  # the earlier flat format
+            inner = self.scheduler.state_dict()
+            inner.update({k: state[k] for k in ("factor", "threshold", "best",
+                                                "num_bad_epochs", "last_epoch")},
+                         patience=state["patience"] - 1,
+                         _last_lr=[g["lr"] for g in self.optimizer.param_groups])
+        self.scheduler.load_state_dict(inner)
+        self.patience, self.num_decays = state["patience"], state["num_decays"]
 
 
 Scheduler = LambdaLR | PlateauDecay

@@ -64,6 +64,8 @@ class GestureSettings(ProfileSettings):
 
     Full profile only (``full.py``, nvGesture + C3D; ``ci``/``lite`` ignore them):
     ``data_root`` (``--data-root``: the folder holding the nvGesture list files),
+    ``train_list``/``test_list`` (a list file to use instead of looking one up under
+    ``data_root``: ``data.nvgesture.find_nvgesture_list``),
     ``weights`` (``--weights``: ``full.C3D_WEIGHTS``, loaded by ``c3d(weights=...)``),
     ``stream`` ("color" or "depth"), ``num_clips`` T and ``clip_len`` L of each
     sequence, ``image_size`` (C3D needs 112), ``num_classes`` of the new head (``None``:
@@ -90,6 +92,8 @@ class GestureSettings(ProfileSettings):
     n_train: int | None = None
     n_test: int | None = None
     data_root: str | None = None
+    train_list: str | None = None
+    test_list: str | None = None
     weights: str | None = None
     stream: str = "color"
     num_clips: int = 5

@@ -8,6 +8,12 @@ plateau rule unscaled (/10 after 40 epochs without a new best training loss, sto
 3e-7), scaling and cropping augmentation. What it leaves open, chosen here
 (``common.GestureSettings``, its ``full`` profile):
 
+- lists: ``data.nvgesture.find_nvgesture_list`` looks for each split's list under the
+  names used in the wild (``nvgesture_{split}_correct_cvpr2016_v2.lst`` first, then
+  without ``_v2``, then ``nvgesture_{split}_correct.lst``); ``train_list``/``test_list``
+  name one explicitly (``--set train_list=FILE``). The label of a sample is its list
+  line's ``label:`` token, not its ``class_NN`` folder (in the ``_v2`` lists 15 training
+  and 8 test labels differ from their folder);
 - input (the book's choice): ``T = 5`` clips of 16 frames at 112×112 (C3D's input; the
   loader resizes the 320×240 frames, aspect ratio not kept), evenly spaced over the
   annotated gesture; a list line such as ``color:sk_color:138:218`` spans 80 frames, which
@@ -88,8 +94,8 @@ def check_full(s: GestureSettings) -> None:
     """Fail early, naming the flag, when the full profile lacks its data or weights."""
     if not s.data_root:
         raise ValueError("the full gesture profile trains on nvGesture: pass --data-root ROOT "
-                         "(settings.data_root), ROOT holding nvgesture_train_correct_cvpr2016"
-                         ".lst and Video_data/")
+                         "(settings.data_root), ROOT holding the list files (e.g. "
+                         "nvgesture_train_correct_cvpr2016_v2.lst) and Video_data/")
     if not s.weights:
         raise ValueError(f"the full gesture profile fine-tunes C3D: pass --weights FILE "
                          f"(settings.weights), FILE = {C3D_WEIGHTS}")
@@ -104,8 +110,10 @@ def load_nvgesture(s: GestureSettings) -> dict:
     kw = {"stream": s.stream, "num_clips": s.num_clips, "clip_len": s.clip_len,
           "image_size": s.image_size}
     n = {"train": s.n_train, "test": s.n_test}
-    data = {split: C3DClips(NvGestureSequences(s.data_root, split, **kw), s.pixel_mean,
-                            augment=s.augment and split == "train", n=n[split])
+    lists = {"train": s.train_list, "test": s.test_list}
+    data = {split: C3DClips(NvGestureSequences(s.data_root, split, list_file=lists[split],
+                                               **kw),
+                            s.pixel_mean, augment=s.augment and split == "train", n=n[split])
             for split in ("train", "test")}
     return {"backbone": c3d(weights=s.weights).eval(), **data}
 
