@@ -11,6 +11,8 @@ Modules, one idea each:
 - ``data``        stand-in tasks, real-dataset loaders, augmentation, metrics
 - ``train``       one training loop with the paper's recipes
 - ``gates``       gate recording and saturation statistics
+- ``stats``       what a result means across seeds: 95 % intervals, one rule for "clear"
+- ``runtime``     the profile switch (``ci``, ``lite``, ``full``), defined once
 - ``experiments`` the runs behind the book's tables (CSV under ``results/``)
 - ``widgets``     interactive controls with static renderings
 """
