@@ -37,6 +37,21 @@ def per_frame(module: nn.Module, z: Tensor) -> Tensor:
     return module(z.flatten(0, 1)).unflatten(0, z.shape[:2])
 
 
+def _stages_and_head(stages: nn.ModuleList, head: nn.Module, z: Tensor, lengths: Lengths,
+                     return_gates: bool):
+    """Trunk features ``(N, T, F)`` through the stages, then the head at every step."""
+    gates: Gates | None = {} if return_gates else None
+    for stage in stages:
+        z = stage(z, lengths, gates)                                    # (N, T, H)
+    out = per_frame(head, z)                                            # (N, T, num_outputs)
+    return (out, gates) if return_gates else out
+
+
+def _cells(stages: nn.ModuleList) -> dict[str, nn.Module]:
+    """The recurrent stages' cells by name, in order."""
+    return {s.name: s.cell for s in stages if hasattr(s, "cell")}
+
+
 class FrameStage(nn.Module):
     """A feed-forward stage: the same module on every frame."""
 
@@ -160,16 +175,12 @@ class SequenceModel(nn.Module):
 
     def forward(self, x: Tensor, *, lengths: Lengths = None, return_gates: bool = False):
         self.spec.check(x)
-        gates: Gates | None = {} if return_gates else None
         z = per_frame(self.trunk, x)                                    # (N, T, F)
-        for stage in self.stages:
-            z = stage(z, lengths, gates)                                # (N, T, H)
-        out = per_frame(self.head, z)                                   # (N, T, num_outputs)
-        return (out, gates) if return_gates else out
+        return _stages_and_head(self.stages, self.head, z, lengths, return_gates)
 
     def cells(self) -> dict[str, nn.Module]:
         """The recurrent layers by name (``"fc6"``, ``"fc7"``, ``"extra"``, ...), in order."""
-        return {s.name: s.cell for s in self.stages if hasattr(s, "cell")}
+        return _cells(self.stages)
 
     def extra_repr(self) -> str:
         return f"backbone={self.name!r}, input={self.spec.describe()}"
@@ -248,12 +259,8 @@ class FeatureModel(nn.Module):
                             f"{type(model).__name__}")
 
     def forward(self, z: Tensor, lengths: Lengths = None, return_gates: bool = False):
-        gates: Gates | None = {} if return_gates else None
-        for stage in self.stages:
-            z = stage(z, lengths, gates)                                # (N, T, H)
-        out = per_frame(self.head, z)                                   # (N, T, num_outputs)
-        return (out, gates) if return_gates else out
+        return _stages_and_head(self.stages, self.head, z, lengths, return_gates)
 
     def cells(self) -> dict[str, nn.Module]:
         """The recurrent layers by name; empty for a frame-level model."""
-        return {s.name: s.cell for s in self.stages if hasattr(s, "cell")}
+        return _cells(self.stages)
