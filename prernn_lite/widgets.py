@@ -54,7 +54,7 @@ class GridExplorer:
     Parameters
     ----------
     table : pandas.DataFrame
-        The results, one or more rows per setting.
+        The results, one or more rows per setting (an empty table is a ``ValueError``).
     controls : sequence of str
         Setting columns, one control each (a toggle for two values, else a dropdown).
     draw : callable ``(rows, ax) -> None``
@@ -77,6 +77,10 @@ class GridExplorer:
         if missing:
             columns = list(table.columns)
             raise ValueError(f"controls {missing} are not columns of the table {columns}")
+        if table.empty:
+            raise ValueError(f"the table is empty (0 rows; columns {list(table.columns)}): "
+                             f"the controls {list(controls)} have no values to offer; "
+                             "check the results file it was read from")
         self.table = table
         self.controls = list(controls)
         self.options = {c: list(dict.fromkeys(table[c])) for c in self.controls}

@@ -1,6 +1,7 @@
 """``python -m prernn_lite.experiments``: chains, ``--jobs`` and its refusals, file locking."""
 
 import multiprocessing
+import os
 import subprocess
 import sys
 
@@ -69,7 +70,7 @@ def test_append_row_from_several_processes_keeps_one_header(tmp_path):
         p.join(60)
     rows = pd.read_csv(path)
     assert list(rows.columns) == ["worker", "i"] and len(rows) == 60
-    assert (rows.groupby("worker").i.apply(list) == [list(range(20))] * 3).all()
+    assert rows.groupby("worker").i.apply(list).tolist() == [list(range(20))] * 3
 
 
 def test_the_cli_module_doctests_pass():
@@ -93,3 +94,112 @@ def test_data_root_and_weights_go_to_the_experiments_they_name(monkeypatch, tmp_
     assert seen["table1"].data_root == "/d/300VW" and seen["table1"].weights == "random"
     assert seen["gesture"].data_root == "/d/nvGesture"
     assert seen["gesture"].weights == "/w/c3d.pickle"
+
+
+@pytest.fixture
+def ran(monkeypatch):
+    """Every experiment's run replaced by a record of its settings (nothing trains)."""
+    seen = {}
+    for name in EXPERIMENTS:
+        monkeypatch.setattr(EXPERIMENTS[name], "run",
+                            lambda s, seeds, out, resume, n=name, **kw: seen.setdefault(n, s))
+    return seen
+
+
+def _usage_error(argv, capsys) -> str:
+    with pytest.raises(SystemExit) as err:
+        main(argv)
+    assert err.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_out_must_be_a_folder_that_can_be_written(ran, capsys, tmp_path):
+    afile = tmp_path / "results.csv"
+    afile.write_text("")
+    assert f"--out {afile}: is a file, not a folder" in _usage_error(
+        ["table1", "--out", str(afile)], capsys)
+    under = afile / "out"
+    assert f"--out {under}: cannot create or write" in _usage_error(
+        ["table1", "--out", str(under)], capsys)
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        assert f"--out {locked}: cannot create or write" in _usage_error(
+            ["table1", "--out", str(locked)], capsys)
+    assert ran == {}
+    fresh = tmp_path / "new" / "results"  # a missing folder is created
+    assert main(["table1", "--out", str(fresh)]) == 0 and set(ran) == {"table1"}
+    assert (fresh / "timings.csv").is_file()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["table1", "--data-root", "/d/300VW"],
+     "--data-root is read by --profile full only (ci and lite run on generated stand-ins)"),
+    (["gesture", "--profile", "lite", "--weights", "/w/c3d.pickle"],
+     "--weights is read by --profile full only"),
+    (["gesture", "--profile", "full", "--data-root", "/d", "--weights", "/w",
+      "--data-root", "table1=/d/300VW"],
+     "--data-root table1=/d/300VW: experiment 'table1' is not being run (gesture)"),
+    (["table1", "table3", "--profile", "full", "--data-root", "/d",
+      "--weights", "gestures=/w/c3d.pickle"],
+     "--weights gestures=/w/c3d.pickle: no experiment of task 'gestures' is being run "
+     "(table1, table3)"),
+    (["table1", "--profile", "full", "--data-root", "/d", "--data-root", "faces=/f"],
+     "--data-root /d: overridden by a more specific or later --data-root"),
+])
+def test_path_options_nobody_reads_are_usage_errors(argv, message, ran, capsys, tmp_path):
+    out = tmp_path / "out"
+    assert message in _usage_error([*argv, "--out", str(out)], capsys)
+    assert ran == {} and not out.exists()  # before anything runs or is written
+
+
+def test_all_means_every_experiment_that_offers_the_profile(ran, capsys, tmp_path):
+    assert main(["all", "--profile", "full", "--out", str(tmp_path)]) == 0
+    assert set(ran) == set(EXPERIMENTS) - {"pretrain", "table3_lr"}
+    assert all(s.profile == "full" for s in ran.values())
+    printed = capsys.readouterr().out
+    assert "leaving out pretrain (PretrainSettings has no 'full' profile (at full scale" in printed
+    assert "leaving out table3_lr (Table3LrSettings has no 'full' profile" in printed
+    assert set(pd.read_csv(tmp_path / "timings.csv").experiment) == set(ran)
+
+
+@pytest.mark.parametrize("name, why", [("pretrain", "ImageNet's and Sports-1M's"),
+                                       ("table3_lr", "paper's learning rates")])
+def test_naming_an_experiment_without_the_profile_is_a_usage_error(name, why, ran, capsys,
+                                                                   tmp_path):
+    err = _usage_error([name, "table1", "--profile", "full", "--out", str(tmp_path / "o")],
+                       capsys)
+    assert f"experiment {name!r} does not offer --profile full" in err and why in err
+    assert ran == {} and not (tmp_path / "o").exists()
+
+
+class _Done:
+    """A finished subprocess (``run_parallel`` reads ``poll``, ``wait`` and ``args``)."""
+
+    def __init__(self, args):
+        self.args = args
+
+    def poll(self):
+        return 0
+
+    def wait(self):
+        return 0
+
+
+def test_jobs_gives_each_chain_only_its_own_path_options(ran, monkeypatch, tmp_path):
+    import prernn_lite.experiments.__main__ as cli
+
+    started = []
+    monkeypatch.setattr(cli, "_start", lambda names, prefix, tasks: started.append(names)
+                        or _Done([sys.executable, "-m", "cli", *names]))
+    main(["all", "--profile", "full", "--jobs", "2", "--out", str(tmp_path),
+          "--data-root", "faces=/d/300VW", "--data-root", "actions=/d/ucf",
+          "--data-root", "gesture=/d/nv", "--weights", "random",
+          "--weights", "gestures=/w/c3d.pickle"])
+    assert [argv[:argv.index("--profile")] for argv in started] == [
+        ["face_lr", "table1", "table2", "init", "gating"], ["table3"], ["gesture"]]
+    for argv in started:  # each chain's command line passes the checks and means the same
+        assert main(argv) == 0
+    assert {n: (s.data_root, s.weights) for n, s in ran.items()} == {
+        **{n: ("/d/300VW", "random") for n in ("face_lr", "table1", "table2", "init", "gating")},
+        "table3": ("/d/ucf", "random"), "gesture": ("/d/nv", "/w/c3d.pickle")}

@@ -181,7 +181,7 @@ def test_full_backbones_load_a_local_file_and_draw_the_head_with_the_seed(tmp_pa
     assert not torch.equal(other["spatial"].fc.weight, spatial.fc.weight)
 
 
-def test_full_errors_name_what_to_do(tmp_path):
+def test_full_errors_name_what_to_do(tmp_path, capsys):
     for root in (None, str(tmp_path)):
         with pytest.raises(FileNotFoundError, match=r"UCF101\.rar.*crcv\.ucf\.edu.*flow"):
             A.run_table3(tiny(data_root=root), (0,), tmp_path / "out", resume=False)
@@ -194,7 +194,8 @@ def test_full_errors_name_what_to_do(tmp_path):
     with pytest.raises(FileNotFoundError, match="UCF101.rar"):  # the CLI passes --data-root
         main(["table3", "--profile", "full", "--data-root", str(tmp_path),
               "--out", str(tmp_path / "out")])
-    with pytest.raises(ValueError, match="paper's learning rates"):
+    with pytest.raises(SystemExit) as err:  # a usage error, before anything runs
         main(["table3_lr", "--profile", "full", "--out", str(tmp_path / "out")])
+    assert err.value.code == 2 and "paper's learning rates" in capsys.readouterr().err
     with pytest.raises(ValueError, match="ci, lite, full"):
         A.Table3Settings.for_profile("gpu")

@@ -86,3 +86,9 @@ def test_render_of_an_empty_combination_says_so():
     ex = GridExplorer(table, ["cell", "init"], lambda rows, ax: drawn.append(len(rows)))
     fig = ex.render(cell="gru", init="random")
     assert drawn == [] and fig.axes[0].texts[0].get_text() == "no results for this setting"
+
+
+def test_an_empty_table_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"the table is empty \(0 rows; columns \['cell', "
+                                         r"'init', 'seed', 'nme'\]\).*\['cell', 'init'\]"):
+        GridExplorer(TABLE.iloc[:0], ["cell", "init"], bar)

@@ -11,7 +11,7 @@ plateau rule unscaled (/10 after 40 epochs without a new best training loss, sto
 - lists: ``data.nvgesture.find_nvgesture_list`` looks for each split's list under the
   names used in the wild (``nvgesture_{split}_correct_cvpr2016_v2.lst`` first, then
   without ``_v2``, then ``nvgesture_{split}_correct.lst``); ``train_list``/``test_list``
-  name one explicitly (``--set train_list=FILE``). The label of a sample is its list
+  name one explicitly (``GestureSettings.train_list``). The label of a sample is its list
   line's ``label:`` token, not its ``class_NN`` folder (in the ``_v2`` lists 15 training
   and 8 test labels differ from their folder);
 - input (the book's choice): ``T = 5`` clips of 16 frames at 112×112 (C3D's input; the
