@@ -42,7 +42,8 @@ def t_mass(q: float, dof: float, points: int = 400_001) -> float:
     """P(0 < T < q), integrating the t density numerically (trapezoid rule)."""
     x = np.linspace(0.0, q, points)
     c = math.exp(math.lgamma((dof + 1) / 2) - math.lgamma(dof / 2)) / math.sqrt(dof * math.pi)
-    return float(np.trapezoid(c * (1 + x**2 / dof) ** (-(dof + 1) / 2), x))
+    trapezoid = getattr(np, "trapezoid", None) or np.trapz  # numpy < 2: trapz
+    return float(trapezoid(c * (1 + x**2 / dof) ** (-(dof + 1) / 2), x))
 
 
 # t quantile --------------------------------------------------------------------------------
