@@ -5,6 +5,7 @@ matter (faces: a causal reference beats any frame-only guess on hard frames; ges
 order matters; actions: appearance and motion are both needed).
 """
 
+import hashlib
 import itertools
 
 import cv2
@@ -350,3 +351,99 @@ def test_actions_need_both_streams(actions):
     for app in range(4):  # every appearance and every motion in exactly two classes
         assert sum(p[0] == app for p in CLASS_PAIRS) == 2
         assert sum(p[1] == app for p in CLASS_PAIRS) == 2
+
+
+# ----------------------------------------------------------------------------- difficulty knobs
+def _digest(*arrays) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
+
+
+# sha256 (first 16 hex digits) of the raw uint8 samples that the generators wrote before
+# the difficulty knobs became profile fields (numpy 2.4, OpenCV 5.1, x86-64). With every
+# knob at its default the data must stay byte-identical: the committed lite weights and
+# results were made from them. (Farnebäck flow is left out: its float arithmetic may
+# differ between CPUs; it is computed from these same frames.)
+_DEFAULT_DIGESTS = {
+    ("gestures", "train"): "a22527af6853382a", ("gestures", "test"): "e953a50fb8b3e385",
+    ("gesture_clips", "train"): "126958f9ca9c8621", ("gesture_clips", "test"): "8b84cf1414a4a70a",
+    ("actions", "train"): "52fd5b1b1f1a92f2", ("actions", "test"): "41eb7bea0abe7387",
+}
+
+
+def _raw_digests(**knobs) -> dict:
+    out = {}
+    for split in ("train", "test"):
+        ds = GestureSequences(split, "lite", n_train=5, n_test=5, **knobs.get("g", {}))
+        out["gestures", split] = _digest(*[ds._cache[i]["clips"] for i in range(5)],
+                                         np.array([ds._cache[i]["label"] for i in range(5)]))
+        ds = GestureClips(split, "lite", n_train_clips=5, n_test_clips=5, **knobs.get("g", {}))
+        out["gesture_clips", split] = _digest(*[ds._cache[i]["clips"] for i in range(5)])
+        ds = ActionVideos(split, "lite", n_train=3, n_test=3, **knobs.get("a", {}))
+        out["actions", split] = _digest(*[ds._cache[i]["rgb"] for i in range(3)],
+                                        np.array([ds._cache[i]["label"] for i in range(3)]))
+    return out
+
+
+def test_default_knobs_reproduce_the_original_data_byte_for_byte():
+    assert _raw_digests() == _DEFAULT_DIGESTS
+    # the knobs given explicitly at their defaults: the same bytes
+    g, a = get_profile("gestures", "lite"), get_profile("actions", "lite")
+    explicit = {"g": {k: getattr(g, k) for k in ("stroke_px", "noise_std", "jitter_px", "tilt",
+                                                 "margin_px", "p_drop_clip", "distractor")},
+                "a": {k: getattr(a, k) for k in ("noise_std", "light_jitter", "colour_jitter",
+                                                 "object_half", "amplitude", "period",
+                                                 "travel", "wander", "camera_shake",
+                                                 "p_occlusion")}}
+    assert _raw_digests(**explicit) == _DEFAULT_DIGESTS
+
+
+@pytest.mark.parametrize("knob", [{"p_drop_clip": 0.5}, {"distractor": 0.6}, {"tilt": 0.1},
+                                  {"jitter_px": 1.0}, {"margin_px": 5.0}])
+def test_gesture_knobs_change_the_data_deterministically(knob):
+    base = GestureSequences("test", "ci", n_test=4)
+    a = GestureSequences("test", "ci", n_test=4, **knob)
+    b = GestureSequences("test", "ci", n_test=4, cache=False, **knob)
+    assert any(not torch.equal(base[i]["clips"], a[i]["clips"]) for i in range(4))
+    assert all(torch.equal(a[i]["clips"], b[i]["clips"]) for i in range(4))
+    assert [int(a[i]["label"]) for i in range(4)] == [int(base[i]["label"]) for i in range(4)]
+
+
+def test_a_dropped_gesture_clip_shows_no_stroke():
+    def moves(**knobs):  # mean |displacement| of the hand over a clip, measured
+        ds = GestureSequences("test", "ci", n_test=24, jitter_px=0.0, **knobs)
+        track = _hand_track(torch.stack([ds[i]["clips"] for i in range(24)]))
+        return np.abs(track[:, :, -1] - track[:, :, 0]).sum(-1).mean()
+
+    assert moves(p_drop_clip=1.0) < 1.2 < 2.5 < moves()  # the hand rests / strokes
+
+
+@pytest.mark.parametrize("knob", [{"camera_shake": 1.0}, {"p_occlusion": 0.5},
+                                  {"colour_jitter": 0.2}, {"period": (1.5, 3.0)},
+                                  {"travel": (0.2, 0.3)}, {"amplitude": (0.05, 0.1)}])
+def test_action_knobs_change_the_data_deterministically(knob):
+    base = ActionVideos("test", "ci", n_test=2)
+    a = ActionVideos("test", "ci", n_test=2, **knob)
+    b = ActionVideos("test", "ci", n_test=2, cache=False, **knob)
+    assert any(not torch.equal(base[i]["rgb"], a[i]["rgb"]) for i in range(2))
+    assert all(torch.equal(a[i]["rgb"], b[i]["rgb"]) and torch.equal(a[i]["flow"], b[i]["flow"])
+               for i in range(2))
+
+
+def test_camera_shake_puts_flow_everywhere():
+    def corner_flow(**knobs):  # mean |flow| in a corner of the scene (pixels per frame)
+        flow = ActionVideos("test", "ci", n_test=2, **knobs)[0]["flow"]
+        return flow.unflatten(1, (10, 2)).norm(dim=2)[..., :8, :8].mean()
+
+    assert corner_flow(camera_shake=1.5) > 4 * corner_flow()
+
+
+def test_overridden_profile_is_restored():
+    from prernn_lite.data.profiles import overridden_profile
+
+    with pytest.raises(RuntimeError), overridden_profile("actions", "lite", camera_shake=2.0):
+        assert ActionVideos("test", "lite", n_test=1).profile.camera_shake == 2.0
+        raise RuntimeError
+    assert get_profile("actions", "lite").camera_shake == 0.0

@@ -64,19 +64,36 @@ def _background(rng: np.random.Generator, kind: int, S: int) -> np.ndarray:
     return base * rng.uniform(0.85, 1.1) + 0.12 * (smooth_noise(rng, S, 6) - 0.5)
 
 
-def _trajectory(rng: np.random.Generator, motion: int, n: int, S: int) -> np.ndarray:
+def _trajectory(rng: np.random.Generator, motion: int, n: int, S: int,
+                prof: ActionProfile) -> np.ndarray:
     """Object centre (n, 2) in pixels for one motion pattern."""
     t = np.arange(n)
     along = np.empty(n)
     if motion in (0, 2):  # oscillation: reverses direction within the video
-        amp, period = rng.uniform(0.12, 0.2) * S, rng.uniform(0.7, 1.1) * n
+        amp, period = rng.uniform(*prof.amplitude) * S, rng.uniform(*prof.period) * n
         along = S / 2 + amp * np.sin(2 * np.pi * t / period + rng.uniform(0, 2 * np.pi))
     else:  # steady travel across the frame, either way
-        travel = rng.uniform(0.5, 0.7) * S * rng.choice([-1.0, 1.0])
+        travel = rng.uniform(*prof.travel) * S * rng.choice([-1.0, 1.0])
         along = S / 2 - travel / 2 + travel * t / (n - 1)
-    across = S / 2 + rng.uniform(-0.15, 0.15) * S + np.cumsum(rng.normal(0, 0.03 * S / 32, n))
+    across = (S / 2 + rng.uniform(-0.15, 0.15) * S
+              + np.cumsum(rng.normal(0, prof.wander * S / 32, n)))
     xy = np.stack([along, across], -1) if motion in (0, 1) else np.stack([across, along], -1)
     return xy
+
+
+def _occluders(extra: np.random.Generator, p: float, T: int, S: int) -> list:
+    """Per sampled time, ``None`` or a static bar ``(x0, y0, x1, y1)`` hiding a third of
+    the frame (a vertical or a horizontal band at a random place) for its whole window."""
+    bars = []
+    for hit, vertical, start in zip(extra.random(T) < p, extra.random(T) < 0.5,
+                                    extra.integers(0, S - S // 3 + 1, T), strict=True):
+        if not hit:
+            bars.append(None)
+        elif vertical:
+            bars.append((int(start), 0, int(start) + S // 3, S))
+        else:
+            bars.append((0, int(start), S, int(start) + S // 3))
+    return bars
 
 
 def make_action_video(rng: np.random.Generator, prof: ActionProfile, label: int) -> dict:
@@ -87,11 +104,16 @@ def make_action_video(rng: np.random.Generator, prof: ActionProfile, label: int)
     app, motion = CLASS_PAIRS[label]
     n = T * prof.stride
     bg = _background(rng, app, S)
-    colour = np.clip(_COLOURS[app] + rng.normal(0, 0.04, 3), 0, 1)
-    centre = _trajectory(rng, motion, n, S)
-    half = rng.uniform(0.09, 0.13) * S
+    colour = np.clip(_COLOURS[app] + rng.normal(0, prof.colour_jitter, 3), 0, 1)
+    centre = _trajectory(rng, motion, n, S, prof)
+    half = rng.uniform(*prof.object_half) * S
     # lighting changes between sampled times, never inside a flow window (it would fake flow)
     light = np.repeat(1.0 + prof.light_jitter * rng.uniform(-1, 1, T), prof.stride)
+    # non-default knobs draw from a child generator: rng's own stream stays as it was
+    extra = rng.spawn(1)[0] if prof.camera_shake > 0 or prof.p_occlusion > 0 else None
+    shake = (extra.normal(0, prof.camera_shake * S / 32, (n, 2)) if prof.camera_shake > 0
+             else None)
+    bars = (_occluders(extra, prof.p_occlusion, T, S) if prof.p_occlusion > 0 else None)
     frames = np.empty((n, S, S, 3), np.float32)
     sh = 16
     for i in range(n):
@@ -103,6 +125,13 @@ def make_action_video(rng: np.random.Generator, prof: ActionProfile, label: int)
         cv2.line(img, np.round([x * sh, (y - h) * sh]).astype(int).tolist(),
                  np.round([x * sh, (y + h) * sh]).astype(int).tolist(),
                  (0.5 * colour).tolist(), max(1, round(S / 32)), cv2.LINE_AA, 4)
+        if shake is not None:  # the camera moves: the whole frame shifts
+            img = cv2.warpAffine(img, np.float32([[1, 0, shake[i, 0]], [0, 1, shake[i, 1]]]),
+                                 (S, S), flags=cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_REFLECT)
+        if bars is not None and bars[i // prof.stride] is not None:
+            (x0, y0, x1, y1) = bars[i // prof.stride]
+            img[y0:y1, x0:x1] = 0.5
         frames[i] = img * light[i]
     frames += prof.noise_std * rng.standard_normal(frames.shape, dtype=np.float32)
     frames8 = to_uint8(frames)

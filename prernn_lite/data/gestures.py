@@ -62,33 +62,16 @@ def gesture_label(strokes: tuple[str, ...] | list[str]) -> int:
                          f"permutations of {DIRECTIONS}") from None
 
 
-def make_strokes(rng: np.random.Generator, prof: GestureProfile,
-                 directions: list[int]) -> np.ndarray:
-    """Render ``len(directions)`` clips, one stroke each: ``uint8`` (T, L, H, W, 3)."""
-    T, L, S = len(directions), prof.clip_len, prof.size
-    px = S / 32.0
-    lengths = rng.uniform(*prof.stroke_px, T) * px
-    # within a clip the hand eases in and out: progress 0 -> 1 over L frames
-    ease = 0.5 - 0.5 * np.cos(np.pi * np.arange(1, L + 1) / L)  # (L,)
-    steps = _STEP[directions] * lengths[:, None]  # (T, 2)
-    # Each stroke is placed on its own: its midpoint is uniform in the square that keeps a
-    # stroke of its length inside the frame (margin for the hand) whatever its direction.
-    # The same distribution for every direction and every position in the sequence, so a
-    # clip reveals its own stroke and nothing about the strokes before it (a path that
-    # carried on from the previous stroke would leak the order through the hand's place).
-    margin = 7.0 * px
-    half = lengths[:, None] / 2  # (T, 1)
-    lo, hi = margin + half, S - 1 - margin - half
-    mid = lo + rng.random((T, 2)) * np.maximum(hi - lo, 0.0)  # (T, 2)
-    path = (mid[:, None] + (ease[None, :, None] - 0.5) * steps[:, None]).reshape(T * L, 2)
-    centre = path + rng.normal(0, prof.jitter_px * px, path.shape)  # (F, 2)
+def _extra_rng(rng: np.random.Generator) -> np.random.Generator:
+    """A child of ``rng`` for the draws of non-default knobs: spawning leaves ``rng``'s own
+    stream untouched, so the default data stay what they were."""
+    return rng.spawn(1)[0]
 
-    angle = rng.uniform(-0.4, 0.4)  # fingers point up, tilted
-    up = np.array([np.sin(angle), -np.cos(angle)])
-    side = np.array([-up[1], up[0]])
-    blobs = [(np.zeros(2), 3.2, 2.8)]  # (offset, sigma along side, sigma along up), palm
-    for k in range(4):
-        blobs.append((up * 4.0 + side * (k - 1.5) * 1.8, 0.8, 1.8))
+
+def _hand_alpha(centre: np.ndarray, blobs, side: np.ndarray, up: np.ndarray, S: int,
+                px: float) -> np.ndarray:
+    """Opacity (F, S, S) of flat-topped elliptic blobs ``(offset, sigma_side, sigma_up)``
+    placed relative to each frame's ``centre`` (F, 2)."""
     yy, xx = np.mgrid[0:S, 0:S].astype(np.float32)
     alpha = np.zeros((len(centre), S, S), np.float32)
     for off, s_side, s_up in blobs:
@@ -98,9 +81,64 @@ def make_strokes(rng: np.random.Generator, prof: GestureProfile,
         a_up = dx * up[0] + dy * up[1]
         d2 = (a_side / (s_side * px)) ** 2 + (a_up / (s_up * px)) ** 2
         alpha = np.maximum(alpha, np.exp(-0.5 * d2 ** 2))  # flat-topped blobs
+    return alpha
+
+
+def _distractor(extra: np.random.Generator, prof: GestureProfile, T: int, ease: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """A second, smaller blob's opacity (T*L, S, S) and colour (3,): one stroke per clip
+    in a random direction, placed like the hand's (``GestureProfile.distractor``)."""
+    L, S, px = prof.clip_len, prof.size, prof.size / 32.0
+    lengths = extra.uniform(*prof.stroke_px, T) * px
+    steps = _STEP[extra.integers(0, len(DIRECTIONS), T)] * lengths[:, None]
+    lo, hi = 4.0 * px + lengths[:, None] / 2, S - 1 - 4.0 * px - lengths[:, None] / 2
+    mid = lo + extra.random((T, 2)) * np.maximum(hi - lo, 0.0)
+    path = (mid[:, None] + (ease[None, :, None] - 0.5) * steps[:, None]).reshape(T * L, 2)
+    centre = path + extra.normal(0, prof.jitter_px * px, path.shape)
+    alpha = _hand_alpha(centre, [(np.zeros(2), 2.0, 2.0)], np.array([1.0, 0.0]),
+                        np.array([0.0, -1.0]), S, px)
+    return prof.distractor * alpha, extra.uniform(0.3, 1.0, 3)
+
+
+def make_strokes(rng: np.random.Generator, prof: GestureProfile,
+                 directions: list[int]) -> np.ndarray:
+    """Render ``len(directions)`` clips, one stroke each: ``uint8`` (T, L, H, W, 3)."""
+    T, L, S = len(directions), prof.clip_len, prof.size
+    px = S / 32.0
+    extra = _extra_rng(rng) if prof.p_drop_clip > 0 or prof.distractor > 0 else None
+    lengths = rng.uniform(*prof.stroke_px, T) * px
+    if prof.p_drop_clip > 0:  # a dropped clip's hand rests at its stroke's midpoint
+        lengths = np.where(extra.random(T) < prof.p_drop_clip, 0.0, lengths)
+    # within a clip the hand eases in and out: progress 0 -> 1 over L frames
+    ease = 0.5 - 0.5 * np.cos(np.pi * np.arange(1, L + 1) / L)  # (L,)
+    steps = _STEP[directions] * lengths[:, None]  # (T, 2)
+    # Each stroke is placed on its own: its midpoint is uniform in the square that keeps a
+    # stroke of its length inside the frame (margin for the hand) whatever its direction.
+    # The same distribution for every direction and every position in the sequence, so a
+    # clip reveals its own stroke and nothing about the strokes before it (a path that
+    # carried on from the previous stroke would leak the order through the hand's place).
+    margin = prof.margin_px * px
+    half = lengths[:, None] / 2  # (T, 1)
+    lo, hi = margin + half, S - 1 - margin - half
+    mid = lo + rng.random((T, 2)) * np.maximum(hi - lo, 0.0)  # (T, 2)
+    path = (mid[:, None] + (ease[None, :, None] - 0.5) * steps[:, None]).reshape(T * L, 2)
+    centre = path + rng.normal(0, prof.jitter_px * px, path.shape)  # (F, 2)
+
+    angle = rng.uniform(-prof.tilt, prof.tilt)  # fingers point up, tilted
+    up = np.array([np.sin(angle), -np.cos(angle)])
+    side = np.array([-up[1], up[0]])
+    blobs = [(np.zeros(2), 3.2, 2.8)]  # (offset, sigma along side, sigma along up), palm
+    for k in range(4):
+        blobs.append((up * 4.0 + side * (k - 1.5) * 1.8, 0.8, 1.8))
+    alpha = _hand_alpha(centre, blobs, side, up, S, px)
     skin = np.array([rng.uniform(0.7, 1.0), rng.uniform(0.5, 0.8), rng.uniform(0.35, 0.6)])
     bg = (0.25 + 0.5 * smooth_noise(rng, S, 5)) * rng.uniform(0.5, 1.0)
-    frames = bg[None] * (1 - alpha[..., None]) + skin * alpha[..., None]
+    if prof.distractor > 0:  # behind the hand
+        d_alpha, d_colour = _distractor(extra, prof, T, ease)
+        bg = bg[None] * (1 - d_alpha[..., None]) + d_colour * d_alpha[..., None]
+    else:
+        bg = bg[None]
+    frames = bg * (1 - alpha[..., None]) + skin * alpha[..., None]
     frames += prof.noise_std * rng.standard_normal(frames.shape, dtype=np.float32)
     return to_uint8(frames).reshape(T, L, S, S, 3)
 

@@ -19,7 +19,9 @@ Any field can be overridden by keyword, e.g. ``FaceSequences(profile="ci", seq_l
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,9 +71,17 @@ class GestureProfile:
 
     A sequence is ``seq_len`` clips (T) of ``clip_len`` frames (L) of ``size`` x ``size``;
     each clip holds one stroke of a hand-like blob. ``n_train_clips``/``n_test_clips`` single
-    clips (label = stroke direction) pre-train a 3-D CNN. ``stroke_px`` is the range of a
-    stroke's length in pixels at size 32, ``noise_std`` the pixel noise, ``jitter_px`` the
-    hand's tremor.
+    clips (label = stroke direction) pre-train a 3-D CNN.
+
+    Difficulty (lengths in pixels at size 32; every default reproduces the original data
+    exactly, and a knob left at its default draws no random number): ``stroke_px`` the
+    range of a stroke's length, ``noise_std`` the pixel noise, ``jitter_px`` the hand's
+    tremor (std per frame), ``tilt`` the largest tilt of the hand (radians, either way),
+    ``margin_px`` the room kept between a stroke and the frame's edge. ``p_drop_clip``:
+    each clip independently loses its stroke with this probability (the hand rests at the
+    stroke's midpoint, tremor only: a clip that shows no direction). ``distractor``: the
+    opacity (0 = none, 1 = solid) of a second, smaller hand-like blob that makes a stroke
+    of its own in a random direction in every clip (motion that is not the gesture).
     """
 
     n_train: int = 480
@@ -84,6 +94,10 @@ class GestureProfile:
     stroke_px: tuple[float, float] = (6.0, 9.0)
     noise_std: float = 0.05
     jitter_px: float = 0.4
+    tilt: float = 0.4
+    margin_px: float = 7.0
+    p_drop_clip: float = 0.0
+    distractor: float = 0.0
     cache: bool = True
 
 
@@ -95,9 +109,22 @@ class ActionProfile:
     each one the spatial stream gets the RGB frame and the temporal stream the ``flow_len``
     (10) Farnebäck flow fields that follow it, x and y stacked (20 channels). The video is
     ``seq_len * stride`` frames long (``stride >= flow_len + 1``). ``n_train_frames`` /
-    ``n_test_frames`` items pre-train the two single-time streams. ``noise_std`` is pixel
-    noise, ``light_jitter`` the brightness change between sampled times (one frame's colours
-    are a noisy cue; a window's frames share their lighting).
+    ``n_test_frames`` items pre-train the two single-time streams.
+
+    Difficulty (every default reproduces the original data exactly, and a knob left at its
+    default draws no random number): ``noise_std`` pixel noise; ``light_jitter`` the
+    brightness change between sampled times (one frame's colours are a noisy cue; a
+    window's frames share their lighting); ``colour_jitter`` the std of the object's
+    colour around its class colour (large: appearances blur into each other);
+    ``object_half`` the range of the object's half-width (fraction of ``size``). Motion
+    (fractions of ``size``): ``amplitude`` and ``period`` (in video lengths) of sway/bob,
+    ``travel`` the distance covered by slide/drop (a long period or a short travel makes
+    the two look alike), ``wander`` the std per frame of the object's drift across its
+    motion (pixels at size 32). ``camera_shake``: the std (pixels at size 32) of an
+    independent whole-frame shift per frame, which puts flow everywhere (0: a still
+    camera). ``p_occlusion``: each sampled time independently, with this probability,
+    has a static grey bar hiding a third of the frame for the whole window (its frame and
+    the flow that follows it).
     """
 
     n_train: int = 320
@@ -110,6 +137,14 @@ class ActionProfile:
     flow_len: int = 10
     noise_std: float = 0.01
     light_jitter: float = 0.15
+    colour_jitter: float = 0.04
+    object_half: tuple[float, float] = (0.09, 0.13)
+    amplitude: tuple[float, float] = (0.12, 0.2)
+    period: tuple[float, float] = (0.7, 1.1)
+    travel: tuple[float, float] = (0.5, 0.7)
+    wander: float = 0.03
+    camera_shake: float = 0.0
+    p_occlusion: float = 0.0
     cache: bool = True
 
 
@@ -187,3 +222,25 @@ p_full_occlusion, p_drop, drop_len, p_blur, noise_std, speed, cache
                 f"valid settings: {', '.join(valid)}"
             )
     return dataclasses.replace(prof, **overrides)
+
+
+@contextlib.contextmanager
+def overridden_profile(task: str, name: str, **changes: Any) -> Iterator[Any]:
+    """Within the block, profile ``name`` of ``task`` *is* :func:`make_profile`'s changed
+    copy, for code that builds its data from the profile's name (e.g. the pre-training of
+    ``experiments.pretrain``); a probe of the difficulty knobs (``benchmarks/standins.py``)
+    uses it. The registered profile is restored on exit, error or not.
+
+    >>> with overridden_profile("gestures", "lite", jitter_px=1.0) as prof:
+    ...     prof.jitter_px, get_profile("gestures", "lite").jitter_px
+    (1.0, 1.0)
+    >>> get_profile("gestures", "lite").jitter_px
+    0.4
+    """
+    prof = make_profile(task, name, **changes)
+    saved = _PROFILES[task][name]
+    _PROFILES[task][name] = prof
+    try:
+        yield prof
+    finally:
+        _PROFILES[task][name] = saved
