@@ -203,3 +203,47 @@ def test_jobs_gives_each_chain_only_its_own_path_options(ran, monkeypatch, tmp_p
     assert {n: (s.data_root, s.weights) for n, s in ran.items()} == {
         **{n: ("/d/300VW", "random") for n in ("face_lr", "table1", "table2", "init", "gating")},
         "table3": ("/d/ucf", "random"), "gesture": ("/d/nv", "/w/c3d.pickle")}
+
+
+def test_set_changes_a_setting_of_the_experiments_that_have_it(ran, tmp_path):
+    """``--set`` reaches the settings as the field's type; ``NAME.`` picks one experiment."""
+    main(["gesture", "table1", "--profile", "full", "--out", str(tmp_path),
+          "--data-root", "/d", "--weights", "random",
+          "--set", "train_list=/d/my_train.lst", "--set", "gesture.test_list=/d/t.lst",
+          "--set", "n_test=2", "--set", "table1.lrs=1e-4,1e-3", "--set", "augment=false"])
+    g, t = ran["gesture"], ran["table1"]
+    assert (g.train_list, g.test_list, g.n_test, g.augment) == (
+        "/d/my_train.lst", "/d/t.lst", 2, False)
+    assert t.n_test == 2 and t.lrs == (1e-4, 1e-3)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["gesture", "--set", "train_list=/d/a.lst"],
+     "--set train_list=/d/a.lst: 'train_list' is read by --profile full only, got --profile ci"),
+    (["table1", "--profile", "full", "--set", "train_list=/d/a.lst"],
+     "no experiment being run (table1) has a setting 'train_list'"),
+    (["gesture", "--set", "max_epochs=ten"], "--set max_epochs=ten: not a valid 'max_epochs'"),
+    (["gesture", "--set", "augment=maybe"], "expected true or false, got 'maybe'"),
+    (["gesture", "--set", "table1.n_test=3"], "experiment 'table1' is not being run (gesture)"),
+    (["gesture", "--set", "data_root=/d"], "--set data_root=/d: use --data-root"),
+    (["gesture", "--set", "epochs"], "--set epochs: expected FIELD=VALUE"),
+])
+def test_set_refuses_what_no_experiment_reads(argv, message, ran, capsys, tmp_path):
+    out = tmp_path / "out"
+    assert message in _usage_error([*argv, "--out", str(out)], capsys)
+    assert ran == {} and not out.exists()
+
+
+def test_jobs_passes_each_set_to_the_chains_it_changes(ran, monkeypatch, tmp_path):
+    import prernn_lite.experiments.__main__ as cli
+
+    started = []
+    monkeypatch.setattr(cli, "_start", lambda names, prefix, tasks: started.append(names)
+                        or _Done([sys.executable, "-m", "cli", *names]))
+    main(["table1", "gesture", "--profile", "full", "--jobs", "2", "--out", str(tmp_path),
+          "--data-root", "/d", "--weights", "random", "--set", "train_list=/d/a.lst",
+          "--set", "n_train=4"])
+    for argv in started:
+        assert main(argv) == 0
+    assert ran["gesture"].train_list == "/d/a.lst" and ran["gesture"].n_train == 4
+    assert ran["table1"].n_train == 4

@@ -150,3 +150,18 @@ def test_settings_name_the_list_files_explicitly(c3d_file, tmp_path):
     assert data["train"].y.tolist() == data["test"].y.tolist() == [0]
     with pytest.raises(FileNotFoundError, match="nope.lst"):
         GF.load_nvgesture(dataclasses.replace(s, train_list=str(tmp_path / "nope.lst")))
+
+
+def test_the_cli_names_the_list_files(c3d_file, tmp_path):
+    """``--set train_list=FILE`` reaches the loader: the named list's one video is used."""
+    test_list = NVGESTURE / "nvgesture_test_correct_cvpr2016.lst"
+    out = tmp_path / "out"
+    main(["gesture", "--profile", "full", "--data-root", str(NVGESTURE), "--weights",
+          str(c3d_file), "--cells", "vrnn", "--seeds", "0", "--out", str(out),
+          "--set", f"train_list={test_list}", "--set", "num_clips=2", "--set", "max_epochs=1",
+          "--set", "batch_size=1", "--set", "num_workers=0"])
+    assert len(load_results("gesture", "full", "runs", out)) == 3
+    with pytest.raises(FileNotFoundError, match="nope.lst"):
+        main(["gesture", "--profile", "full", "--data-root", str(NVGESTURE), "--weights",
+              str(c3d_file), "--cells", "vrnn", "--seeds", "0", "--out", str(tmp_path / "o2"),
+              "--set", f"test_list={tmp_path / 'nope.lst'}"])

@@ -11,6 +11,9 @@ is created), and a ``--data-root``/``--weights`` value that no experiment being 
 reads (the ``ci``/``lite`` profiles read neither; ``NAME=``/``TASK=`` naming an
 experiment or task not being run, or one without that setting) are usage errors.
 
+``--set [NAME.]FIELD=VALUE`` changes one settings field (:mod:`.overrides`), e.g. an nvGesture
+list file: ``gesture --profile full --set train_list=FILE``.
+
 ``--jobs N`` runs independent chains of experiments side by side in N processes
 (:data:`CHAINS`, each in its order): a task's pre-training (``pretrain --tasks ...``)
 heads the chain of the experiments that read its weights: the face chain (``face_lr`` ...
@@ -38,6 +41,7 @@ from ..data.manifest import samples_dir, write_manifest
 from ..runtime import PROFILES
 from . import EXPERIMENTS
 from .arms import CELLS
+from .overrides import set_changes
 from .results import append_timing, results_dir
 from .runner import RunContext
 
@@ -116,14 +120,19 @@ def _child_argv(args: argparse.Namespace, out: Path) -> list[str]:
 
 def _child_options(args: argparse.Namespace, settings: Mapping[str, Any]
                    ) -> dict[str, list[str]]:
-    """Each experiment's ``--data-root``/``--weights`` as ``NAME=VALUE``: a chain gets
-    its own values only (another chain's would be refused as not being run)."""
+    """Each experiment's ``--data-root``/``--weights`` as ``NAME=VALUE`` and ``--set`` as
+    ``NAME.FIELD=VALUE``: a chain gets its own values only (another chain's would be
+    refused as not being run)."""
     out: dict[str, list[str]] = {}
     for name, s in settings.items():
         for flag, field_name in _PATH_OPTIONS:
             value = option_for(getattr(args, field_name), name)
             if value is not None and _reads(s, field_name):
                 out.setdefault(name, []).extend([flag, f"{name}={value}"])
+    for value in args.set or ():  # each --set to the experiments it changes, by name
+        key, _, text = value.partition("=")
+        for name in set_changes([value], settings)[0]:
+            out.setdefault(name, []).extend(["--set", f"{name}.{key.split('.')[-1]}={text}"])
     return out
 
 
@@ -286,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="full profile: the backbone's weights where an experiment takes "
                          "them (C3D's Sports-1M state_dict file for gesture; 'imagenet', "
                          "'random' or a state_dict file for the VGG16/ResNet50 ones)")
+    ap.add_argument("--set", action="append", metavar="[NAME.]FIELD=VALUE",
+                    help="change one settings field (e.g. gesture's train_list=FILE with "
+                         "--profile full); see prernn_lite.experiments.overrides")
     ap.add_argument("--out", type=Path, default=None, help="results folder (default results/)")
     ap.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--jobs", type=int, default=1,
@@ -304,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs < 1:
         ap.error(f"--jobs must be at least 1, got {args.jobs}")
     _check_path_options(ap, args, settings)
+    set_by, problems = set_changes(args.set, settings)
+    if problems:
+        ap.error("; ".join(problems))
     out = _check_out(ap, args.out or results_dir())
     for name, reason in left_out.items():
         print(f"all --profile {args.profile}: leaving out {name} ({reason})", flush=True)
@@ -333,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         for _, field_name in _PATH_OPTIONS:
             if (value := option_for(getattr(args, field_name), name)) and field_name in fields:
                 changes[field_name] = value
-        s = dataclasses.replace(s, **changes)
+        s = dataclasses.replace(s, **changes, **set_by.get(name, {}))
         seeds = tuple(args.seeds) if args.seeds else s.seeds
         print(f"== {name} --profile {args.profile} seeds={list(seeds)}", flush=True)
         start = time.perf_counter()

@@ -53,11 +53,14 @@ class ProfileSettings:
 
     Subclasses set ``PROFILE_CHANGES`` = ``{profile: {field: value}}`` for every profile
     they offer (``{}`` for ``lite``, whose values are the defaults) and optionally
-    ``NO_PROFILE`` = ``{profile: why it is not offered}``.
+    ``NO_PROFILE`` = ``{profile: why it is not offered}``, and ``FULL_ONLY``, the fields
+    only the ``full`` profile reads.
     """
 
     PROFILE_CHANGES: ClassVar[dict[str, dict[str, Any]]] = {"lite": {}}
     NO_PROFILE: ClassVar[dict[str, str]] = {}
+    #: fields that only the ``full`` profile reads (``--set`` refuses them elsewhere)
+    FULL_ONLY: ClassVar[tuple[str, ...]] = ("data_root", "weights")
 
     profile: str = "lite"
 

@@ -74,6 +74,7 @@ class GestureSettings(ProfileSettings):
     ``amp`` (``Recipe.amp``, used only when CUDA is available).
     """
 
+    FULL_ONLY = ("data_root", "train_list", "test_list", "weights")
     PROFILE_CHANGES = {
         "ci": {"seeds": (0,), "epoch_scale": 0.025, "max_epochs": 4},
         "lite": {},
