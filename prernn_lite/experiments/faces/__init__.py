@@ -6,8 +6,11 @@ Floors, each importing only the ones below it:
 - ``lite``      the ``ci``/``lite`` source: the face stand-in and the lite CNN
 - ``full``      the ``full`` source: 300VW and VGG16 (every choice the paper leaves open)
 - ``source``    the one place the profile picks a source
-- ``lr``        the lr grid per arm family, shared runs, the arms x seeds loop
-- ``tables``    ``table1``, ``table2``
+- ``lr``        the lr grid per arm family (grown beyond an edge its choice sits at,
+                ``FaceSettings.lr_extend``), shared runs, the arms x seeds loop (each
+                seed on its training draw, ``FaceSettings.seed_draws_data``)
+- ``tables``    ``table1``, ``table2`` (each start of the other gates in
+                ``FaceSettings.table2_other_inits``)
 - ``analysis``  ``init``, ``gating``, ``face_lr``
 
 Importing this package registers its experiments.
@@ -25,13 +28,14 @@ from .common import (
     predict,
     references,
 )
-from .lr import choose_lr, lr_family, tune_lrs
+from .lr import choose_lr, lr_edge, lr_family, next_lr, tune_lrs
 from .source import backbone_for, face_data, face_source
 from .tables import hidden_sizes, table1, table1_arms, table2, table2_arms
 
 __all__ = [
     "CONDITIONS", "FaceSettings", "backbone_for", "choose_lr", "face_data", "face_eval",
     "face_loss", "face_lr", "face_source", "gating", "gating_arms", "hidden_sizes", "init",
-    "init_arms", "landmark_loss", "lr_family", "mean_shape", "nme_by_condition", "predict",
-    "references", "table1", "table1_arms", "table2", "table2_arms", "tune_lrs",
+    "init_arms", "landmark_loss", "lr_edge", "lr_family", "mean_shape", "next_lr",
+    "nme_by_condition", "predict", "references", "table1", "table1_arms", "table2",
+    "table2_arms", "tune_lrs",
 ]

@@ -20,8 +20,10 @@ their own (``lstm-gate-copy-random``, ...), tuned like the pre-trained ones.
   ``gating_<p>_saturation.csv`` for the first seed (``arm, seed, layer, gate, unit,
   left, right``; 3 decimals), and its means over units to the runs CSV for every seed.
 - ``face_lr``: the lr grid of every family of the four face experiments (validation
-  sequences, first seed; ``lr.py``): ``face_lr_<p>_summary.csv`` marks the ``chosen`` lr
-  of each family. Running it first lets the others reuse its runs.
+  sequences, first seed; ``lr.py``; grown beyond an edge with ``lr_extend``):
+  ``face_lr_<p>_summary.csv`` marks the ``chosen`` lr of each family (and, with
+  ``lr_extend``, ``at_edge``: whether it is still at an edge of the rates tried).
+  Running it first lets the others reuse its runs.
 
 Paper side by side (``init_<p>_paper.csv``): Table 3 (UCF101 two-stream accuracy, higher
 is better) against our NME (lower is better): only orderings compare.

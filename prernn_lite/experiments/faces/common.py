@@ -40,22 +40,50 @@ from ...params import BACKBONE_LAYERS, matched_hidden_size
 from ...train import Recipe, get_recipe, scaled
 from ..arms import CELLS
 from ..pretrain import LITE_BACKBONES
-from ..settings import ProfileSettings
+from ..settings import ProfileSettings, check_choice
 
 CONDITIONS = ("clean", "occluded", "dropped", "blurred", "hard")
 #: Splits a source serves (see :class:`FaceSource`).
 SPLITS = ("train", "test", "validation", "lr_train", "train_plain")
+#: How Table 2's other gates may start (``FaceSettings.table2_other_inits``).
+TABLE2_STARTS = ("copy", "zeros")
 
 
 @dataclass(frozen=True)
 class FaceSettings(ProfileSettings):
     """Settings of the face experiments; ``None`` sizes = the data profile's own.
 
-    ``lrs`` is the lr grid of every family (see ``lr.py``); ``base_lr`` is only the
-    paper's rate used to fine-tune VGG16 frame by frame in ``full``.
+    ``seeds``: the runs of every arm; a seed fixes the new weights, dropout and the data
+    order, and with ``seed_draws_data`` also the training data. ``data_seed``: the
+    stand-in's draw of the test set (always), of the training set (unless
+    ``seed_draws_data``) and, with +1, of the validation set.
+    ``seed_draws_data`` (``ci``/``lite`` only): seed ``s`` trains on the stand-in's
+    training set drawn with seed ``s`` (:meth:`train_draw`), so the spread over seeds is
+    that of new data *and* new initialisations; arms of one seed share its data (paired
+    differences), the test and validation sets stay those of ``data_seed``, and the lr
+    grid trains on ``data_seed``'s draw. ``False`` (default): every seed trains on
+    ``data_seed``'s draw (the spread is training noise only). 300VW (``full``) has one
+    training set, nothing to redraw: ``True`` is refused there.
+
+    ``lrs`` is the lr grid of every family (see ``lr.py``); ``lr_extend``: how many
+    steps the grid of a family may grow beyond each edge while its chosen lr sits at that
+    edge (one step at a time, by the grid's own ratio at that edge, e.g. x10 above 1e-2
+    and /10 below 1e-4 for the lite grid); ``0`` (default): the grid is fixed. With
+    ``lr_extend`` > 0 the lr tables get an ``at_edge`` column: whether the family's
+    chosen lr is still at an edge of the rates it tried. ``base_lr`` is only the paper's
+    rate used to fine-tune VGG16 frame by frame in ``full``.
+    ``table2_other_inits``: how the other gates of Table 2's PreLSTM/PreGRU arms start,
+    among "copy" (copies of ``W_xy``, the paper; arms keep their names, ``lstm-fc6``)
+    and "zeros" (zero input weights, biased gates; arms ``lstm-fc6-zeros``); "copy" is
+    always run (it is the paper's and Table 2's reference column); VRNN has no other
+    gates and runs once.
     ``one_seed_sizes``: traditional hidden sizes run with the first seed only (cost).
     ``threads``: torch threads while a face experiment runs (``registry.num_threads``;
     these small models run several times faster on one thread than on two busy ones).
+    ``cells``: the cells run; ``n_train``/``n_test``: the stand-in's sizes;
+    ``epoch_scale``: the face recipe's epochs scaled (:meth:`recipe_at`);
+    ``batch_size``: training batch; ``hidden_ratios``: Table 1's sweep (x fc7's size);
+    ``cache_trunk``: trunk frozen and its features computed once (``ci``/``lite``).
 
     Full profile only (ignored by ``ci``/``lite``; see ``full.py``): ``data_root``
     (300VW), ``weights`` ("imagenet", "random" or a local VGG16 state_dict path),
@@ -95,6 +123,36 @@ class FaceSettings(ProfileSettings):
     seq_len: int = 16
     image_size: int = 224
     num_workers: int = 0
+    lr_extend: int = 0
+    seed_draws_data: bool = False
+    table2_other_inits: tuple[str, ...] = ("copy",)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.lr_extend, int) or self.lr_extend < 0:
+            raise ValueError(f"FaceSettings.lr_extend = {self.lr_extend!r}: the number of "
+                             "grid steps beyond an edge, a whole number >= 0")
+        for start in self.table2_other_inits:
+            check_choice("table2_other_inits start", start, TABLE2_STARTS)
+        if "copy" not in self.table2_other_inits or \
+                len(set(self.table2_other_inits)) < len(self.table2_other_inits):
+            raise ValueError(f"FaceSettings.table2_other_inits = {self.table2_other_inits}: "
+                             "must hold 'copy' (the paper's start, Table 2's reference) "
+                             "and each start once, e.g. copy,zeros")
+        if self.seed_draws_data and self.full:
+            raise ValueError("FaceSettings.seed_draws_data: --profile full trains on 300VW's "
+                             "one set of training videos, there is no training set to "
+                             "redraw per seed (a seed changes the initialisation, the "
+                             "augmentation and the data order only); leave it false")
+
+    def train_draw(self, seed: int) -> int | None:
+        """The draw the training data of run seed ``seed`` come from: ``seed`` with
+        ``seed_draws_data``, else ``None`` (the fixed training set: ``data_seed``'s draw
+        of the stand-in, 300VW's training videos).
+
+        >>> FaceSettings().train_draw(3), FaceSettings(seed_draws_data=True).train_draw(3)
+        (None, 3)
+        """
+        return seed if self.seed_draws_data else None
 
     def recipe_at(self, lr: float) -> Recipe:
         """The scaled face recipe with base lr ``lr``."""
@@ -148,7 +206,9 @@ class FaceSource(Protocol):
     ``(T, 68, 2)``; ``flags`` bool ``(T,)``) of a split of :data:`SPLITS`: "train" (the
     final runs' training set), "test", "validation" (the lr choice's scoring set, never
     the test set), "lr_train" (the lr grid's training set) and "train_plain" (training
-    without augmentation: the mean-shape reference). ``backbone()``: the pre-trained
+    without augmentation: the mean-shape reference); ``draw`` picks the draw of a
+    training split (``FaceSettings.train_draw``; ``None``: the fixed training set;
+    "test" and "validation" never change). ``backbone()``: the pre-trained
     network every arm starts from. ``grid_train_split``: the split the lr grid trains on.
     ``validation_label``: what "validation" is, for the lr CSVs. ``metric``: what our
     side of a paper table measures, and ``test_data`` on what. ``checkpoint_data(split)``:
@@ -161,7 +221,7 @@ class FaceSource(Protocol):
     metric: str
     test_data: str
 
-    def data(self, split: str): ...
+    def data(self, split: str, draw: int | None = None): ...
 
     def backbone(self) -> nn.Module: ...
 

@@ -32,14 +32,16 @@ Every choice in one place (fields of ``common.FaceSettings``, all overridable):
   not run: each family's lr is that value, its lr rows say "not tuned", and the
   validation videos serve only the frame fine-tune); a larger grid (e.g. 3e-5, 1e-4,
   3e-4) is chosen by ``lr.py``'s rule at the cost of one extra 45-video run per lr and
-  family.
+  family (and, with ``lr_extend``, per step the grid grows beyond an edge).
 - samples: windows of ``seq_len`` = 16 consecutive frames (stride 16), face-cropped to
   ``image_size`` = 224 (``VW300Sequences``); training windows augmented once per sequence
   (``SequenceAugment("faces")``: scale, crop, flip with mirrored landmark indices); then,
   in every split, RGB in [0, 1] normalised with ImageNet's mean and std (those of
   ``VGG16_Weights.IMAGENET1K_V1.transforms()``), as VGG16 was trained.
 - recipe: the paper's face recipe unscaled (30 epochs), batches of 8 windows,
-  ``num_workers`` = 4 loader processes, the GPU when there is one; 3 seeds. Evaluation in
+  ``num_workers`` = 4 loader processes, the GPU when there is one; 3 seeds, all trained
+  on the same 50 videos (``seed_draws_data`` is refused: there is no other training set
+  to draw; a seed changes the initialisation, augmentation and order). Evaluation in
   batches of 8 windows; the mean-shape reference is the mean of the 50 training videos'
   windows without augmentation ("train_plain").
 """
@@ -131,9 +133,14 @@ class VW300Faces:
     def validation_label(self) -> str:
         return f"validation (held-out training videos {' '.join(self.videos['validation'])})"
 
-    def data(self, split: str) -> torch.utils.data.Dataset:
-        """300VW windows of ``split`` (a clear error without the data)."""
+    def data(self, split: str, draw: int | None = None) -> torch.utils.data.Dataset:
+        """300VW windows of ``split`` (a clear error without the data). ``draw`` must be
+        ``None``: 300VW has one training set (``FaceSettings.seed_draws_data`` is refused
+        with ``full``)."""
         check_choice("face data split", split, SPLITS)
+        if draw is not None:
+            raise ValueError(f"300VW has one training set: no draw {draw} of {split!r} "
+                             "(seed_draws_data is for the ci/lite stand-in)")
         s = self.settings
         root = Path(s.data_root) if s.data_root else None
         if root is None or not root.is_dir():

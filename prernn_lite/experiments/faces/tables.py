@@ -17,7 +17,10 @@ arm x seed; the results go to ``<name>_<profile>_{runs,summary,paper,lr}.csv``.
   largest size (512 = 2 fc) runs with the first seed only (``one_seed_sizes``: it costs
   as much as the rest of its cell's sweep; in ``full`` every seed runs every size).
 - ``table2``: PreRNN on fc6 / fc7 / fc6+fc7 / fc6+fc7 + a random third layer (all with
-  the lr of the fc6+fc7 PreRNN of their cell).
+  the lr of the fc6+fc7 PreRNN of their cell and start), for each start of the other
+  gates in ``FaceSettings.table2_other_inits``: copies of W_xy (the paper's; arms
+  ``lstm-fc6``, ...) and, when asked, zero-started gates (``lstm-fc6-zeros``, ...,
+  side by side as ``fc6 (zero gates)``, ...).
 - ``init``, ``gating`` and ``face_lr`` are in ``analysis.py``.
 """
 
@@ -60,13 +63,27 @@ def table1_arms(settings: FaceSettings) -> list[Arm]:
     return arms
 
 
+#: Table 2's hierarchies: arm suffix -> (layers made recurrent, extra random layers)
+TABLE2_LAYERS = {"fc6": (("fc6",), 0), "fc7": (("fc7",), 0), "fc6+fc7": (("fc6", "fc7"), 0),
+                 "fc6+fc7+random": (("fc6", "fc7"), 1)}
+
+
 def table2_arms(settings: FaceSettings) -> list[Arm]:
+    """The frame model, then per cell the four hierarchies of :data:`TABLE2_LAYERS` for
+    each start of ``table2_other_inits`` ("copy": ``lstm-fc6``; "zeros":
+    ``lstm-fc6-zeros``); VRNN, which has no other gates, once.
+
+    >>> s = FaceSettings(cells=("vrnn", "gru"), table2_other_inits=("copy", "zeros"))
+    >>> [a.name for a in table2_arms(s)][4:7], len(table2_arms(s))
+    (['vrnn-fc6+fc7+random', 'gru-fc6', 'gru-fc7'], 13)
+    """
     arms = [Arm("frame", "frame")]
     for cell in settings.cells:
-        arms += [Arm(f"{cell}-fc6", cell=cell, layers=("fc6",)),
-                 Arm(f"{cell}-fc7", cell=cell, layers=("fc7",)),
-                 Arm(f"{cell}-fc6+fc7", cell=cell),
-                 Arm(f"{cell}-fc6+fc7+random", cell=cell, extra_layers=1)]
+        for other in ("copy",) if cell == "vrnn" else settings.table2_other_inits:
+            tag = "" if other == "copy" else f"-{other}"
+            arms += [Arm(f"{cell}-{suffix}{tag}", cell=cell, layers=layers,
+                         extra_layers=extra, other_init=other)
+                     for suffix, (layers, extra) in TABLE2_LAYERS.items()]
     return arms
 
 
@@ -129,7 +146,10 @@ def table2(settings: FaceSettings, seeds, out_dir: Path, resume: bool, context=N
     """Table 2: which layers to make recurrent, and a random third layer."""
     src = face_source(settings, context)
     runs = run_face_arms("table2", table2_arms(settings), src, seeds, out_dir, resume)
-    cols = {"fc6": "fc6", "fc7": "fc7", "fc6/7": "fc6+fc7", "fc6/7+random": "fc6+fc7+random"}
+    paper = {"fc6": "fc6", "fc7": "fc7", "fc6/7": "fc6+fc7", "fc6/7+random": "fc6+fc7+random"}
+    cols = dict(paper)
+    if "zeros" in settings.table2_other_inits:  # ours only, next to the paper's copies
+        cols.update({f"{col} (zero gates)": f"{suffix}-zeros" for col, suffix in paper.items()})
     write_results(runs, "table2", settings.profile, out_dir,
                   side_by_side(summarize(runs), "table2_300vw_test_loss_hierarchy", cols,
                                "fc6/7", src.metric))
