@@ -115,6 +115,7 @@ def probe_gestures(net: torch.nn.Module, seeds, max_epochs: int) -> list[dict]:
     data = {"backbone": net, **{split: cache_features(net, GestureSequences(split, "lite"),
                                                       "clips")
                                 for split in ("train", "test")}}
+    data["train_sets"] = {0: data["train"]}  # other seeds draw their own (train_set)
     sizes = matched_sizes(s.cells, net)
     hidden = dict(zip(sizes["cell"], sizes["hidden_size"], strict=True))
     rows = []

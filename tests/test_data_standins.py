@@ -203,7 +203,7 @@ def test_gesture_classes_need_the_order():
 
 
 def test_gesture_sequences_render_their_strokes():
-    ds = GestureSequences("test", "ci", n_test=12)
+    ds = GestureSequences("test", "ci", n_test=12, p_drop_clip=0.0)  # every stroke drawn
     batch = next(iter(DataLoader(ds, batch_size=12)))
     assert batch["clips"].shape == (12, 4, 3, 8, 32, 32) and batch["label"].dtype == torch.int64
     assert sorted(batch["label"].tolist()) == list(range(12))
@@ -363,9 +363,11 @@ def _digest(*arrays) -> str:
 
 # sha256 (first 16 hex digits) of the raw uint8 samples that the generators wrote before
 # the difficulty knobs became profile fields (numpy 2.4, OpenCV 5.1, x86-64). With every
-# knob at its default the data must stay byte-identical: the committed lite weights and
-# results were made from them. (Farnebäck flow is left out: its float arithmetic may
-# differ between CPUs; it is computed from these same frames.)
+# knob at its original value (the defaults, but p_drop_clip 0: the gesture stand-in was
+# later calibrated for headroom) the data must stay byte-identical: a knob that is off
+# draws no random number. (Farnebäck flow is left out: its float arithmetic may differ
+# between CPUs; it is computed from these same frames.)
+_ORIGINAL_GESTURES = {"p_drop_clip": 0.0}
 _DEFAULT_DIGESTS = {
     ("gestures", "train"): "a22527af6853382a", ("gestures", "test"): "e953a50fb8b3e385",
     ("gesture_clips", "train"): "126958f9ca9c8621", ("gesture_clips", "test"): "8b84cf1414a4a70a",
@@ -387,17 +389,22 @@ def _raw_digests(**knobs) -> dict:
     return out
 
 
-def test_default_knobs_reproduce_the_original_data_byte_for_byte():
-    assert _raw_digests() == _DEFAULT_DIGESTS
-    # the knobs given explicitly at their defaults: the same bytes
+def test_original_knobs_reproduce_the_original_data_byte_for_byte():
+    assert _raw_digests(g=_ORIGINAL_GESTURES) == _DEFAULT_DIGESTS
+    # the knobs given explicitly at their original values: the same bytes
     g, a = get_profile("gestures", "lite"), get_profile("actions", "lite")
-    explicit = {"g": {k: getattr(g, k) for k in ("stroke_px", "noise_std", "jitter_px", "tilt",
-                                                 "margin_px", "p_drop_clip", "distractor")},
+    explicit = {"g": {**{k: getattr(g, k) for k in ("stroke_px", "noise_std", "jitter_px",
+                                                    "tilt", "margin_px", "distractor")},
+                      **_ORIGINAL_GESTURES},
                 "a": {k: getattr(a, k) for k in ("noise_std", "light_jitter", "colour_jitter",
                                                  "object_half", "amplitude", "period",
                                                  "travel", "wander", "camera_shake",
                                                  "p_occlusion")}}
     assert _raw_digests(**explicit) == _DEFAULT_DIGESTS
+    # the calibrated gesture default drops strokes: other bytes, the same labels
+    calibrated = _raw_digests()
+    assert calibrated["gestures", "train"] != _DEFAULT_DIGESTS["gestures", "train"]
+    assert calibrated["actions", "train"] == _DEFAULT_DIGESTS["actions", "train"]
 
 
 @pytest.mark.parametrize("knob", [{"p_drop_clip": 0.5}, {"distractor": 0.6}, {"tilt": 0.1},
@@ -417,7 +424,23 @@ def test_a_dropped_gesture_clip_shows_no_stroke():
         track = _hand_track(torch.stack([ds[i]["clips"] for i in range(24)]))
         return np.abs(track[:, :, -1] - track[:, :, 0]).sum(-1).mean()
 
-    assert moves(p_drop_clip=1.0) < 1.2 < 2.5 < moves()  # the hand rests / strokes
+    assert moves(p_drop_clip=1.0) < 1.2 < 2.5 < moves(p_drop_clip=0.0)  # rests / strokes
+
+
+def test_shown_says_which_clips_kept_their_stroke():
+    """``shown`` is the drop mask: about 1 - p_drop_clip of the clips, the clips whose
+    hand moves (measured, tremor off; the measurement is noisy, hence means and deciles)."""
+    ds = GestureSequences("test", "ci", n_test=48, jitter_px=0.0)
+    assert get_profile("gestures", "ci").p_drop_clip == 0.35
+    items = [ds[i] for i in range(48)]
+    shown = torch.stack([d["shown"] for d in items]).numpy()           # (N, T)
+    assert shown.dtype == bool and abs(shown.mean() - 0.65) < 0.1
+    track = _hand_track(torch.stack([d["clips"] for d in items]))
+    moved = np.abs(track[:, :, -1] - track[:, :, 0]).sum(-1)          # (N, T)
+    assert moved[~shown].mean() < 1.2 < 2.5 < moved[shown].mean()
+    assert np.quantile(moved[~shown], 0.9) < np.quantile(moved[shown], 0.1)
+    clips = GestureClips("test", "ci", n_test_clips=40)
+    assert 0 < sum(bool(clips[i]["shown"]) for i in range(40)) < 40
 
 
 @pytest.mark.parametrize("knob", [{"camera_shake": 1.0}, {"p_occlusion": 0.5},

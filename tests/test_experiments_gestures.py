@@ -37,7 +37,8 @@ def test_gesture_ci_like_run_writes_csvs_and_a_consistent_confusion(fake_weights
         acc = sum(m.set_index("true").at[k, f"pred_{k}"] for k in range(K)) / rows.sum()
         assert acc == pytest.approx(runs.loc[runs.arm == arm, "accuracy"].mean(), abs=1e-5)
     refs = read_results_csv(out / "gesture_ci_references.csv").set_index("reference")["accuracy"]
-    assert set(refs.index) == {"chance", "one_clip", "bag"}
+    assert set(refs.index) == {"chance", "one_clip", "bag", "strokes_seen", "ordered_clips"}
+    assert refs["chance"] <= refs["one_clip"] <= refs["strokes_seen"] <= 1
     # the book reads every table the experiment writes through load_results
     for kind in ("runs", "summary", "sizes", "references", "confusion", "predictions"):
         pd.testing.assert_frame_equal(
@@ -67,6 +68,40 @@ def test_order_references_by_hand():
     assert refs.at["one_clip", "accuracy"] == pytest.approx(3 / 4)
     # bags {a,b}: labels 0,0,1 -> best 2; {a,a}: label 2 -> 1; (2 + 1) / 4
     assert refs.at["bag", "accuracy"] == pytest.approx(3 / 4)
+
+
+def test_strokes_seen_by_hand():
+    """Two places of an even permutation of four fix the class: with two strokes seen
+    the class is known; with one, 3 classes remain (each direction at each place in 3)."""
+    labels = torch.arange(12)
+    two = torch.tensor([[True, True, False, False]] * 12)
+    one = torch.tensor([[False, False, True, False]] * 12)
+    for shown, expected in ((two, 1.0), (one, 4 / 12)):
+        refs = G.order_references(labels, shown=shown).set_index("reference")["accuracy"]
+        assert refs["strokes_seen"] == pytest.approx(expected)
+
+
+def test_ordered_clip_reference_reads_the_directions_in_order():
+    labels = torch.arange(12)
+    exact = torch.full((12, 4, 4), -20.0)
+    for n, order in enumerate(GESTURE_CLASSES):
+        for t, d in enumerate(order):
+            exact[n, t, ["left", "right", "up", "down"].index(d)] = 0.0
+    assert G.ordered_clip_reference(exact, labels) == 1.0
+    assert G.ordered_clip_reference(exact[:, [1, 0, 3, 2]], labels) == 0.0  # wrong order
+    # no information at all: every class ties, argmax picks class 0 for every sequence
+    assert G.ordered_clip_reference(torch.zeros(12, 4, 4), labels) == pytest.approx(1 / 12)
+
+
+def test_a_seed_draws_its_own_training_data(fake_weights):
+    s = G.ci_settings(n_train=12, n_test=6)
+    data = G.load_gestures(s)
+    a, b = G.train_set(data, s, 0), G.train_set(data, s, 1)
+    assert a is data["train"] and not torch.equal(a.x, b.x)
+    assert torch.equal(a.y, b.y)  # balanced classes, the same labels
+    fixed = G.ci_settings(n_train=12, n_test=6, seed_draws_data=False)
+    assert G.train_set(data, fixed, 1) is a
+    assert data["test_shown"].shape == (6, 4) and data["test_log_probs"].shape == (6, 4, 4)
 
 
 def test_confusion_by_hand_and_errors():

@@ -101,14 +101,17 @@ def _distractor(extra: np.random.Generator, prof: GestureProfile, T: int, ease: 
 
 
 def make_strokes(rng: np.random.Generator, prof: GestureProfile,
-                 directions: list[int]) -> np.ndarray:
-    """Render ``len(directions)`` clips, one stroke each: ``uint8`` (T, L, H, W, 3)."""
+                 directions: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Render ``len(directions)`` clips, one stroke each: ``uint8`` (T, L, H, W, 3), and
+    whether each clip shows its stroke, ``bool`` (T,) (False: dropped, the hand rests)."""
     T, L, S = len(directions), prof.clip_len, prof.size
     px = S / 32.0
     extra = _extra_rng(rng) if prof.p_drop_clip > 0 or prof.distractor > 0 else None
     lengths = rng.uniform(*prof.stroke_px, T) * px
+    shown = np.ones(T, bool)
     if prof.p_drop_clip > 0:  # a dropped clip's hand rests at its stroke's midpoint
-        lengths = np.where(extra.random(T) < prof.p_drop_clip, 0.0, lengths)
+        shown = extra.random(T) >= prof.p_drop_clip
+        lengths = np.where(shown, lengths, 0.0)
     # within a clip the hand eases in and out: progress 0 -> 1 over L frames
     ease = 0.5 - 0.5 * np.cos(np.pi * np.arange(1, L + 1) / L)  # (L,)
     steps = _STEP[directions] * lengths[:, None]  # (T, 2)
@@ -140,23 +143,26 @@ def make_strokes(rng: np.random.Generator, prof: GestureProfile,
         bg = bg[None]
     frames = bg * (1 - alpha[..., None]) + skin * alpha[..., None]
     frames += prof.noise_std * rng.standard_normal(frames.shape, dtype=np.float32)
-    return to_uint8(frames).reshape(T, L, S, S, 3)
+    return to_uint8(frames).reshape(T, L, S, S, 3), shown
 
 
 def _sequence_item(rng: np.random.Generator, index: int, prof: GestureProfile) -> dict:
     label = index % len(GESTURE_CLASSES)
     order = [DIRECTIONS.index(d) for d in GESTURE_CLASSES[label]]
-    return {"clips": make_strokes(rng, prof, order), "label": label}
+    clips, shown = make_strokes(rng, prof, order)
+    return {"clips": clips, "label": label, "shown": shown}
 
 
 def _clip_item(rng: np.random.Generator, index: int, prof: GestureProfile) -> dict:
     label = index % len(DIRECTIONS)
-    return {"clips": make_strokes(rng, prof, [label]), "label": label}
+    clips, shown = make_strokes(rng, prof, [label])
+    return {"clips": clips, "label": label, "shown": shown}
 
 
 def _to_sample(raw: dict) -> dict:
     clips = to_float(raw["clips"]).transpose(1, 2).contiguous()  # (T, 3, L, H, W)
-    return {"clips": clips, "label": torch.tensor(raw["label"], dtype=torch.int64)}
+    return {"clips": clips, "label": torch.tensor(raw["label"], dtype=torch.int64),
+            "shown": torch.from_numpy(raw["shown"])}
 
 
 def _check_length(prof: GestureProfile) -> None:
@@ -177,8 +183,11 @@ class GestureSequences(GeneratedDataset):
 
     Items
     -----
-    ``{"clips": float32 (T, 3, L, H, W) in [0, 1], "label": int64}`` with T = 4 clips of
-    L frames; classes balanced (label = index % 12), names in :data:`GESTURE_CLASSES`.
+    ``{"clips": float32 (T, 3, L, H, W) in [0, 1], "label": int64, "shown": bool (T,)}``
+    with T = 4 clips of L frames; classes balanced (label = index % 12), names in
+    :data:`GESTURE_CLASSES`; ``shown[t]`` is False where clip t lost its stroke
+    (``GestureProfile.p_drop_clip``): what no model is told, and what the references of
+    ``experiments.gestures`` use to say what the visible strokes allow.
     """
 
     def __init__(self, split: str = "train", profile: str = "ci", seed: int = 0,
@@ -194,7 +203,9 @@ class GestureSequences(GeneratedDataset):
 class GestureClips(GeneratedDataset):
     """Single clips for pre-training a 3-D CNN; label = stroke direction (0-3).
 
-    Items: ``{"clip": float32 (3, L, H, W), "label": int64}`` (see :data:`DIRECTIONS`).
+    Items: ``{"clip": float32 (3, L, H, W), "label": int64, "shown": bool}`` (see
+    :data:`DIRECTIONS`); a clip whose stroke was dropped (``shown`` False) keeps its label,
+    so pre-training learns that a resting hand names no direction.
 
     >>> ds = GestureClips("test", profile="ci")
     >>> len(ds), tuple(ds[3]["clip"].shape), DIRECTIONS[int(ds[3]["label"])]
@@ -211,4 +222,4 @@ class GestureClips(GeneratedDataset):
 
     def __getitem__(self, index: int) -> dict:
         item = super().__getitem__(index)
-        return {"clip": item["clips"][0], "label": item["label"]}
+        return {"clip": item["clips"][0], "label": item["label"], "shown": item["shown"][0]}

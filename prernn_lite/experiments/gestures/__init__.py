@@ -22,10 +22,17 @@ from .common import (
     write_confusion,
 )
 from .experiment import ci_settings, run_gesture
-from .lite import fit_arm, load_gestures, order_references
+from .lite import (
+    fit_arm,
+    load_gestures,
+    order_references,
+    ordered_clip_reference,
+    train_set,
+)
 
 __all__ = [
     "GestureSettings", "ci_settings", "confusion", "evaluate_sequences", "fit_arm",
-    "gesture_arms", "load_gestures", "order_references", "run_gesture", "score_loss",
-    "sequence_scores", "with_new_head", "write_confusion",
+    "gesture_arms", "load_gestures", "order_references", "ordered_clip_reference",
+    "run_gesture", "score_loss", "sequence_scores", "train_set", "with_new_head",
+    "write_confusion",
 ]
