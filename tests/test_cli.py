@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from prernn_lite.experiments import EXPERIMENTS
-from prernn_lite.experiments.__main__ import CHAINS, chains_of, main
+from prernn_lite.experiments.__main__ import AFTER_CHAINS, CHAINS, chains_of, main
 from prernn_lite.experiments.results import append_row
 
 
 def test_every_experiment_is_in_exactly_one_chain():
-    chained = [n for _, chain in CHAINS for n in chain] + ["pretrain"]
+    chained = [n for _, chain in CHAINS for n in chain] + ["pretrain", *AFTER_CHAINS]
     assert sorted(chained) == sorted(EXPERIMENTS)
 
 
@@ -200,6 +200,7 @@ def test_jobs_gives_each_chain_only_its_own_path_options(ran, monkeypatch, tmp_p
         ["face_lr", "table1", "table2", "init", "gating"], ["table3"], ["gesture"]]
     for argv in started:  # each chain's command line passes the checks and means the same
         assert main(argv) == 0
+    ran.pop("claims", None)  # run after the chains, in this process: no path options
     assert {n: (s.data_root, s.weights) for n, s in ran.items()} == {
         **{n: ("/d/300VW", "random") for n in ("face_lr", "table1", "table2", "init", "gating")},
         "table3": ("/d/ucf", "random"), "gesture": ("/d/nv", "/w/c3d.pickle")}

@@ -41,6 +41,7 @@ Modules (each imports only those above it in this list, and ``prernn_lite`` belo
 - ``faces/``     ``table1``, ``table2``, ``init``, ``gating``, ``face_lr``
 - ``actions/``   ``table3``, ``table3_lr``
 - ``gestures/``  ``gesture``
+- ``claims``     the paper's claims decided by the runs CSVs (``claims``; trains nothing)
 - ``__main__``   the command line, ``--jobs`` chains
 
 Every experiment takes ``--profile ci|lite|full`` except ``pretrain`` and ``table3_lr``
@@ -50,6 +51,7 @@ Table 3 uses the paper's learning rates).
 
 from . import pretrain  # noqa: I001  (importing registers: this is the listing order)
 from . import faces, actions, gestures
+from . import claims  # last: it reads the results of all the others
 from .arms import CELLS, Arm, build_model, matched_sizes
 from .pretrain import LITE_BACKBONES, normalise_landmarks, pretrained_backbone, weights_path
 from .registry import EXPERIMENTS, Experiment, register
@@ -58,7 +60,7 @@ from .runner import RunContext, run_arm, run_arms
 
 __all__ = [
     "CELLS", "EXPERIMENTS", "LITE_BACKBONES", "Arm", "Experiment", "RunContext", "actions",
-    "build_model", "faces", "gestures", "load_results", "matched_sizes",
+    "build_model", "claims", "faces", "gestures", "load_results", "matched_sizes",
     "normalise_landmarks", "pretrain", "pretrained_backbone", "read_results_csv", "register",
     "results_dir", "run_arm", "run_arms", "summarize", "weights_path", "write_results",
 ]

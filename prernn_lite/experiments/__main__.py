@@ -22,6 +22,9 @@ heads the chain of the experiments that read its weights: the face chain (``face
 both cores of a 2-core machine. The wall time of the whole invocation is recorded too,
 as experiment ``all`` when every experiment ran. With ``--jobs`` the chains always
 resume; to start over, give a fresh ``--out`` folder.
+
+Experiments that read the results of the others (:data:`AFTER_CHAINS`: ``claims``) run
+last, in this process, once every chain has finished (with or without ``--jobs``).
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ CHAINS = ((("faces/rgb",), ("face_lr", "table1", "table2", "init", "gating")),
           (("gestures/rgb",), ("gesture",)))
 #: The tasks, one per chain (``faces``, ``actions``, ``gestures``).
 TASKS = tuple(tasks[0].split("/")[0] for tasks, _ in CHAINS)
+#: Experiments that read every chain's results and train nothing: run after all chains.
+AFTER_CHAINS = ("claims",)
 
 
 def chains_of(names: list[str]) -> list[tuple[list[str], list[str]]]:
@@ -64,7 +69,10 @@ def chains_of(names: list[str]) -> list[tuple[list[str], list[str]]]:
     [([], ['face_lr', 'table1']), ([], ['table3']), ([], ['gesture'])]
     >>> chains_of(["pretrain", "gesture"])[-1]
     (['gestures/rgb'], ['gesture'])
+    >>> chains_of(["claims", "table3"])  # AFTER_CHAINS run after the chains, not in one
+    [([], ['table3'])]
     """
+    names = [n for n in names if n not in AFTER_CHAINS]
     out = []
     for tasks, chain in CHAINS:
         picked = [n for n in chain if n in names]
@@ -310,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile not in PROFILES:
         _fail(ap, "profile", [args.profile], PROFILES)
     settings, left_out = _settings_of(ap, names, args.profile, every)
-    names = list(settings)
+    names = sorted(settings, key=lambda n: n in AFTER_CHAINS)  # those last, order kept
     if args.cells and (bad := [c for c in args.cells if c not in CELLS]):
         _fail(ap, "cell", bad, CELLS)
     if args.jobs < 1:
@@ -331,11 +339,23 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         run_parallel(names, _child_argv(args, out), args.jobs, args.profile,
                      _child_options(args, settings))
+        after = [n for n in names if n in AFTER_CHAINS]
+        _run_serial(after, settings, args, set_by, out)
         seconds = time.perf_counter() - start
         if every or set(names) == set(EXPERIMENTS):
             append_timing(out, "all", args.profile, seconds)
         print(f"\nwall time of {len(names)} experiments in {args.jobs} jobs: {seconds:.1f} s")
         return 0
+    _run_serial(names, settings, args, set_by, out)
+    return 0
+
+
+def _run_serial(names: list[str], settings: Mapping[str, Any], args: argparse.Namespace,
+                set_by: Mapping[str, dict], out: Path) -> None:
+    """Run ``names`` one after the other in this process, with this invocation's options,
+    and print the wall time of each."""
+    if not names:
+        return
     timings, context = [], RunContext()  # shared by this invocation's experiments
     for name in names:
         exp, s = EXPERIMENTS[name], settings[name]
@@ -359,7 +379,6 @@ def main(argv: list[str] | None = None) -> int:
     print("\nwall time per experiment:")
     for name, seconds in timings:
         print(f"  {name:<12} {args.profile:<5} {seconds:8.1f} s")
-    return 0
 
 
 if __name__ == "__main__":
