@@ -93,7 +93,8 @@ def read_results_csv(path: str | Path) -> pd.DataFrame:
         raise ValueError(f"{path}: {err}") from err
     _check_numbers(path, frame, rows, lines)
     for col in frame.columns:
-        if col in TEXT_COLUMNS or frame[col].dtype == object:
+        if col in TEXT_COLUMNS or frame[col].dtype == object or \
+                pd.api.types.is_string_dtype(frame[col]):  # pandas 3 reads text as str
             if not pd.api.types.is_bool_dtype(frame[col]):
                 frame[col] = frame[col].astype(object).where(frame[col].notna(), "")
     return frame
