@@ -9,9 +9,9 @@ import math
 import pandas as pd
 import pytest
 
-from prernn_lite.experiments import EXPERIMENTS
+from prernn_lite.experiments import EXPERIMENTS, load_results
 from prernn_lite.experiments.__main__ import chains_of, main
-from prernn_lite.experiments.claims import claims_summary, comparisons, load_claims
+from prernn_lite.experiments.claims import claims_summary, comparisons
 from prernn_lite.paper import paper_tables
 
 T975_2 = 4.302653  # t quantile 0.975, 2 dof
@@ -149,11 +149,11 @@ def test_the_command_writes_both_tables_and_runs_after_the_chains(tmp_path, monk
     _write(tmp_path, "table2", {"gru-fc6+fc7": [0.10, 0.11, 0.12],
                                 "gru-fc6+fc7+random": [0.20, 0.22, 0.21]}, profile="ci")
     assert main(["claims", "--profile", "ci", "--out", str(tmp_path)]) == 0
-    summary = load_claims("ci", out_dir=tmp_path)
+    summary = load_results("claims", "ci", out_dir=tmp_path)
     c5 = summary[summary.claim == "C5"].iloc[0]
     assert (c5.comparisons, c5.agrees, c5.verdict) == (1, 1, "agrees")
     assert summary.set_index(["claim", "task"]).loc[("C1", "faces"), "verdict"] == "not run"
-    assert len(load_claims("ci", "comparisons", tmp_path)) == 1
+    assert len(load_results("claims", "ci", "comparisons", tmp_path)) == 1
     assert chains_of(["claims", "gesture"]) == [([], ["gesture"])]
     order = []
     for name in ("claims", "gesture"):

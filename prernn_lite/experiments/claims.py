@@ -10,7 +10,8 @@ the ordering the claim states): **agrees** when our interval lies wholly on the 
 side of 0, **disagrees** when wholly on the other side, **cannot tell** when it holds 0
 (or is NaN: one seed, a failed run). Claims 2b and 6 have rules of their own
 (:data:`DIMINISHING`, :data:`SAME_MARGIN`). :func:`claims_summary` counts the verdicts per
-claim, task and metric and names the weakest comparison (the headline).
+claim, task and metric and names the weakest comparison (the headline). Read both tables
+with ``load_results("claims", profile, "summary" | "comparisons")``.
 
 **Pairing.** Arms are compared seed by seed (:func:`~prernn_lite.stats.paired_difference`)
 when the two runs of a seed share that seed's data, else with Welch's interval. Within an
@@ -48,7 +49,7 @@ from .results import read_results_csv, result_path, results_dir, write_table
 from .settings import ProfileSettings
 
 __all__ = ["CLAIMS", "DIMINISHING", "SAME_MARGIN", "ClaimsSettings", "claims_summary",
-           "comparisons", "load_claims", "relative_verdict", "weakest"]
+           "comparisons", "relative_verdict", "weakest"]
 
 #: claim id -> the claim, as "a beats b" (a: the first arm of each comparison)
 CLAIMS = {
@@ -404,18 +405,6 @@ def claims_summary(comps: pd.DataFrame, missing: dict[str, list[str]] | None = N
                     row["verdict"] = "not run" if absent else "no comparisons"
                 rows.append(row)
     return pd.DataFrame(rows)
-
-
-def load_claims(profile: str, kind: str = "summary", out_dir: str | Path | None = None
-                ) -> pd.DataFrame:
-    """``claims_<profile>_<kind>.csv`` (``kind``: "summary" or "comparisons")."""
-    if kind not in ("summary", "comparisons"):
-        raise ValueError(f"unknown claims table {kind!r}; valid: summary, comparisons")
-    path = result_path(Path(out_dir) if out_dir else results_dir(), "claims", profile, kind)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found; write it with `python -m "
-                                f"prernn_lite.experiments claims --profile {profile}`")
-    return read_results_csv(path)
 
 
 @register("claims", ClaimsSettings)

@@ -31,7 +31,7 @@ from .settings import check_choice
 RESULT_KINDS = ("runs", "summary", "paper")
 #: Tables some experiments write besides runs/summary/paper.
 EXTRA_KINDS = ("curves", "saturation", "lr", "sizes", "references", "confusion",
-               "predictions")
+               "predictions", "comparisons")
 ID_COLUMNS = ("arm", "kind", "cell", "mode", "init", "other_init", "layers", "extra_layers",
               "hidden_size", "num_layers", "hh_init", "gate_bias", "seed")
 #: Numeric columns that describe the settings of a run, not its outcome.
