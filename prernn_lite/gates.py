@@ -9,7 +9,10 @@ always open.
 
 The cells return gate activations with ``return_gates=True`` as a dict gate letter →
 tensor ``(num_layers, N, T, H)``; a recurrent backbone returns one such dict per
-transformed layer. :func:`saturation` turns either into a tidy table.
+transformed layer. :func:`saturation` turns either into a tidy table, and
+:func:`saturated_units` counts the units that spend more than a given fraction of the
+steps saturated (Karpathy et al. plot the fractions and count no units: the count and its
+``min_fraction`` are ours).
 
 >>> import torch
 >>> gates = {"f": torch.tensor([[[[0.05, 0.5], [0.95, 0.5]]]])}  # (L=1, N=1, T=2, H=2)
@@ -24,7 +27,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 import torch
 
-__all__ = ["saturation", "plot_saturation"]
+__all__ = ["saturation", "saturated_units", "plot_saturation"]
 
 #: The gates with a sigmoid (0..1) activation, the ones saturation is defined for.
 SIGMOID_GATES = ("i", "f", "o", "r", "z")
@@ -86,7 +89,7 @@ def saturation(
                 )
             acts = acts.detach().float().flatten(3)  # conv gates: every (c, y, x) is a unit
             mask = _valid_mask(acts.shape, lengths)[None, :, :, None]  # (1, N, T, 1)
-            count = mask.sum(dim=(1, 2)).clamp(min=1)  # (1, 1)
+            count = mask.sum(dim=(1, 2)).clamp(min=1).double()  # (1, 1): exact fractions
             left = ((acts < low) & mask).sum(dim=(1, 2)) / count  # (L, H)
             right = ((acts > high) & mask).sum(dim=(1, 2)) / count
             for k in range(acts.shape[0]):
@@ -106,6 +109,46 @@ def saturation(
         found = sorted({letter for layer in nested.values() for letter in layer})
         raise ValueError(f"no gate to analyse: found {found}, include={tuple(include)}")
     return pd.concat(frames, ignore_index=True)
+
+
+def saturated_units(table: pd.DataFrame, min_fraction: float = 0.1,
+                    by: Sequence[str] = ("layer", "gate")) -> pd.DataFrame:
+    """How many units of each group are left- or right-saturated more than
+    ``min_fraction`` of the steps.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`saturation`'s table: one row per unit with ``left`` and ``right``.
+    min_fraction : float
+        A unit counts as left- (right-) saturated when its ``left`` (``right``) fraction
+        is *above* ``min_fraction``; ``0`` counts every unit saturated at least once.
+    by : sequence of str
+        Columns to group by (``()``: one row for the whole table).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: ``units`` (rows of the group), ``left`` and ``right`` (units
+        above ``min_fraction`` on that side) and ``either`` (on at least one side).
+
+    >>> t = pd.DataFrame({"layer": "fc7", "gate": ["f", "f", "f", "i"],
+    ...                   "left": [0.5, 0.05, 0.0, 0.0], "right": [0.0, 0.3, 0.0, 0.2]})
+    >>> saturated_units(t).values.tolist()
+    [['fc7', 'f', 3, 1, 1, 2], ['fc7', 'i', 1, 0, 1, 1]]
+    >>> saturated_units(t, min_fraction=0.0, by=()).values.tolist()
+    [[4, 2, 2, 3]]
+    """
+    if not 0.0 <= min_fraction < 1.0:
+        raise ValueError(f"min_fraction must be in [0, 1), got {min_fraction}")
+    flags = pd.DataFrame({"units": 1, "left": table["left"] > min_fraction,
+                          "right": table["right"] > min_fraction})
+    flags["either"] = flags["left"] | flags["right"]
+    flags = flags.astype(int)
+    if not by:
+        return flags.sum().to_frame().T
+    counts = flags.groupby([table[c] for c in by], sort=False).sum()
+    return counts.reset_index()
 
 
 def plot_saturation(table: pd.DataFrame, title: str | None = None, axes=None):

@@ -15,10 +15,17 @@ their own (``lstm-gate-copy-random``, ...), tuned like the pre-trained ones.
   (columns ``arm, seed, epoch, lr, train_loss, loss, nme, nme_hard``; ``lr`` and
   ``train_loss`` are those of the epoch just trained).
 - ``gating``: 1-layer (fc7) and 2-layer (fc6+fc7) PreLSTM/PreGRU, pre-trained vs random
-  ``W_xy``; after training, each sigmoid gate unit's saturation on the test set
-  (``gates.saturation``: fraction of steps < 0.1 and > 0.9) goes to
-  ``gating_<p>_saturation.csv`` for the first seed (``arm, seed, layer, gate, unit,
-  left, right``; 3 decimals), and its means over units to the runs CSV for every seed.
+  ``W_xy``, and (``FaceSettings.gating_traditional``) the parameter-matched traditional
+  2-layer LSTM/GRU on fc7 (``lstm-trad-matched``, as in Table 1), all trained for
+  ``FaceSettings.gating_epoch_scale`` of the face recipe (lite: the paper's 30 epochs;
+  each family's lr from the shared grid, tuned at ``epoch_scale``); after training, each
+  sigmoid gate unit's saturation on the test set (``gates.saturation``: fraction of
+  steps < 0.1 and > 0.9) goes to ``gating_<p>_saturation.csv`` for the first seed
+  (``arm, seed, layer, gate, unit, left, right``; 3 decimals), and for every seed the
+  runs CSV gets its means over units (``sat_left``, ``sat_right``) and the unit counts
+  (``gates.saturated_units``): ``units``, ``sat_units_left`` / ``sat_units_right``
+  (saturated on more than ``gating_min_fraction`` of the steps) and ``sat_units_ever``
+  (saturated at least once).
 - ``face_lr``: the lr grid of every family of the four face experiments (validation
   sequences, first seed; ``lr.py``; grown beyond an edge with ``lr_extend``):
   ``face_lr_<p>_summary.csv`` marks the ``chosen`` lr of each family (and, with
@@ -38,7 +45,7 @@ import pandas as pd
 import torch
 
 from ...backbones import FeatureModel
-from ...gates import saturation
+from ...gates import saturated_units, saturation
 from ...paper import paper_tables
 from ...train import seed_everything
 from ..arms import Arm, build_model
@@ -74,9 +81,30 @@ def init_arms(settings: FaceSettings) -> list[Arm]:
 
 
 def gating_arms(settings: FaceSettings) -> list[Arm]:
-    return [Arm(f"{cell}-{'+'.join(layers)}-{init}", cell=cell, layers=layers, init=init)
-            for cell in settings.cells if cell != "vrnn"
-            for layers in (("fc7",), ("fc6", "fc7")) for init in INITS]
+    """Per gated cell: the Pre cell on fc7 and on fc6+fc7, pre-trained and random
+    ``W_xy``, then (``gating_traditional``) the matched traditional RNN."""
+    arms = []
+    for cell in settings.cells:
+        if cell == "vrnn":  # no gates
+            continue
+        arms += [Arm(f"{cell}-{'+'.join(layers)}-{init}", cell=cell, layers=layers,
+                     init=init) for layers in (("fc7",), ("fc6", "fc7")) for init in INITS]
+        if settings.gating_traditional:
+            arms.append(Arm(f"{cell}-trad-matched", "traditional", cell,
+                            hidden_size=settings.matched_hidden(cell)))
+    return arms
+
+
+def gating_settings(settings: FaceSettings) -> FaceSettings:
+    """``settings`` with the gating arms' epochs: ``epoch_scale`` = ``gating_epoch_scale``
+    (unless ``None``).
+
+    >>> gating_settings(FaceSettings()).recipe.epochs, FaceSettings().recipe.epochs
+    (30, 8)
+    """
+    if settings.gating_epoch_scale is None:
+        return settings
+    return replace(settings, epoch_scale=settings.gating_epoch_scale)
 
 
 def _test_loader(src: FaceSource) -> torch.utils.data.DataLoader:
@@ -145,8 +173,10 @@ def init(settings: FaceSettings, seeds, out_dir: Path, resume: bool, context=Non
 
 def _record_saturation(src: FaceSource, path: Path, first_seed: int):
     """An ``after`` hook: each gate unit's saturation on the test set (first seed to
-    ``path``), and its means over units as the run's ``sat_left``/``sat_right``."""
-    loader = _test_loader(src)
+    ``path``), its means over units as the run's ``sat_left``/``sat_right`` and the unit
+    counts of ``gates.saturated_units`` (``units``, ``sat_units_left``/``_right`` above
+    ``gating_min_fraction``, ``sat_units_ever`` above 0)."""
+    loader, min_fraction = _test_loader(src), src.settings.gating_min_fraction
 
     def after(arm: Arm, seed: int, model, hist) -> dict:
         acts: dict = {}
@@ -158,24 +188,37 @@ def _record_saturation(src: FaceSource, path: Path, first_seed: int):
                     for letter, a in g.items():
                         acts.setdefault(layer, {}).setdefault(letter, []).append(a.cpu())
         acts = {la: {g: torch.cat(v, 1) for g, v in d.items()} for la, d in acts.items()}
-        table = saturation(acts).round(3)
+        table = saturation(acts)  # means and counts from the unrounded fractions
         if seed == first_seed:
-            table.insert(0, "seed", seed)
-            table.insert(0, "arm", arm.name)
-            table.to_csv(path, mode="a", header=not path.is_file(), index=False)
-        return {"sat_left": table["left"].mean(), "sat_right": table["right"].mean()}
+            units = table.round(3)
+            units.insert(0, "seed", seed)
+            units.insert(0, "arm", arm.name)
+            units.to_csv(path, mode="a", header=not path.is_file(), index=False)
+        counts = saturated_units(table, min_fraction, by=()).iloc[0]
+        ever = saturated_units(table, 0.0, by=()).iloc[0]
+        return {"sat_left": table["left"].mean(), "sat_right": table["right"].mean(),
+                "units": int(counts["units"]), "sat_units_left": int(counts["left"]),
+                "sat_units_right": int(counts["right"]),
+                "sat_units_ever": int(ever["either"])}
     return after
 
 
 @register("gating", FaceSettings)
 def gating(settings: FaceSettings, seeds, out_dir: Path, resume: bool, context=None
            ) -> pd.DataFrame:
-    """Gate saturation of PreLSTM/PreGRU (1 and 2 layers, pre-trained vs random W_xy)."""
-    src = face_source(settings, context)
+    """Gate saturation of PreLSTM/PreGRU (1 and 2 layers, pre-trained vs random W_xy)
+    and of the matched traditional LSTM/GRU, trained for ``gating_epoch_scale``; the
+    first ``gating_seeds`` of ``seeds``."""
+    seeds = tuple(seeds)[:settings.gating_seeds]  # [:None]: all
+    arms = gating_arms(settings)
+    # every family's lr on the shared grid, at the other experiments' epochs: a grid row
+    # missing here is trained with those epochs, never with the gating arms' own
+    tune_lrs(arms, face_source(settings, context), out_dir)
+    src = face_source(gating_settings(settings), context)
     path = result_path(out_dir, "gating", settings.profile, "saturation")
     if not resume and path.is_file():
         path.unlink()
-    runs = run_face_arms("gating", gating_arms(settings), src, seeds, out_dir, resume,
+    runs = run_face_arms("gating", arms, src, seeds, out_dir, resume,
                          after=_record_saturation(src, path, min(seeds)))
     write_results(runs, "gating", settings.profile, out_dir)
     return runs

@@ -78,12 +78,35 @@ class FaceSettings(ProfileSettings):
     always run (it is the paper's and Table 2's reference column); VRNN has no other
     gates and runs once.
     ``one_seed_sizes``: traditional hidden sizes run with the first seed only (cost).
+
+    ``lite`` turns the evidence options on: 10 seeds for every arm (every Table 1 size
+    included), each on its own training draw, a grid that may grow two steps beyond an
+    edge, and Table 2 with both starts of the other gates. The dataclass defaults (and
+    ``ci``, which adds its own small changes) keep the options off.
     ``threads``: torch threads while a face experiment runs (``registry.num_threads``;
     these small models run several times faster on one thread than on two busy ones).
     ``cells``: the cells run; ``n_train``/``n_test``: the stand-in's sizes;
     ``epoch_scale``: the face recipe's epochs scaled (:meth:`recipe_at`);
     ``batch_size``: training batch; ``hidden_ratios``: Table 1's sweep (x fc7's size);
     ``cache_trunk``: trunk frozen and its features computed once (``ci``/``lite``).
+
+    ``gating_epoch_scale``: the face recipe's scale for the ``gating`` arms (``None``:
+    ``epoch_scale``); default 1.0, the paper's 30 epochs unscaled (``ci``: 0.2, 6
+    epochs; ``full``: 1.0 like its ``epoch_scale``), because after the 8 epochs of the
+    lite ``epoch_scale`` no gate unit of any arm is ever saturated (the chapter's plots
+    are empty); the lr of each family is still the one chosen on the shared grid (at
+    ``epoch_scale``), and a run whose epochs differ from the other face experiments'
+    never shares their checkpoints (the epochs are part of the key).
+    ``gating_traditional``: the ``gating`` experiment also runs, for each gated cell, the
+    traditional 2-layer RNN on fc7 at the parameter-matched size (``{cell}-trad-matched``,
+    as in Table 1): the paper's gating discussion compares PreRNN with it.
+    ``gating_seeds``: the ``gating`` experiment runs the first this many of its seeds
+    (``None``: all). ``lite``: 5, because its 30-epoch runs cost about 4 x a run of the
+    other experiments (about 290 s per seed for its 12 arms on one thread), so 10 seeds
+    would take about 50 minutes of the suite's hour.
+    ``gating_min_fraction``: a gate unit counts as saturated in the ``gating`` counts
+    when it is below 0.1 (or above 0.9) on more than this fraction of the test steps
+    (``gates.saturated_units``).
 
     Full profile only (ignored by ``ci``/``lite``; see ``full.py``): ``data_root``
     (300VW), ``weights`` ("imagenet", "random" or a local VGG16 state_dict path),
@@ -95,8 +118,10 @@ class FaceSettings(ProfileSettings):
 
     PROFILE_CHANGES = {
         "ci": {"seeds": (0,), "epoch_scale": 0.1, "hidden_ratios": (1 / 8, 1),
-               "lrs": (1e-3, 1e-2)},
-        "lite": {},
+               "lrs": (1e-3, 1e-2), "gating_epoch_scale": 0.2},
+        "lite": {"seeds": tuple(range(10)), "one_seed_sizes": (), "lr_extend": 2,
+                 "seed_draws_data": True, "table2_other_inits": ("copy", "zeros"),
+                 "gating_seeds": 5},
         "full": {"seeds": (0, 1, 2), "epoch_scale": 1.0, "cache_trunk": False,
                  "batch_size": 8, "threads": None, "one_seed_sizes": (), "lrs": (1e-4,),
                  "num_workers": 4},
@@ -126,6 +151,10 @@ class FaceSettings(ProfileSettings):
     lr_extend: int = 0
     seed_draws_data: bool = False
     table2_other_inits: tuple[str, ...] = ("copy",)
+    gating_epoch_scale: float | None = 1.0
+    gating_traditional: bool = True
+    gating_min_fraction: float = 0.1
+    gating_seeds: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.lr_extend, int) or self.lr_extend < 0:
@@ -138,6 +167,18 @@ class FaceSettings(ProfileSettings):
             raise ValueError(f"FaceSettings.table2_other_inits = {self.table2_other_inits}: "
                              "must hold 'copy' (the paper's start, Table 2's reference) "
                              "and each start once, e.g. copy,zeros")
+        if self.gating_epoch_scale is not None and not self.gating_epoch_scale > 0:
+            raise ValueError(f"FaceSettings.gating_epoch_scale = {self.gating_epoch_scale!r}:"
+                             " the gating arms' scale of the face recipe, a number > 0 "
+                             "(or None: epoch_scale)")
+        if self.gating_seeds is not None and (not isinstance(self.gating_seeds, int)
+                                              or self.gating_seeds < 1):
+            raise ValueError(f"FaceSettings.gating_seeds = {self.gating_seeds!r}: how many "
+                             "of the seeds the gating experiment runs, a whole number >= 1 "
+                             "(or None: all)")
+        if not 0.0 <= self.gating_min_fraction < 1.0:
+            raise ValueError(f"FaceSettings.gating_min_fraction = {self.gating_min_fraction!r}"
+                             ": a fraction of the test steps in [0, 1)")
         if self.seed_draws_data and self.full:
             raise ValueError("FaceSettings.seed_draws_data: --profile full trains on 300VW's "
                              "one set of training videos, there is no training set to "
