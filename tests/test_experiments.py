@@ -28,7 +28,8 @@ from prernn_lite.experiments.faces import lr as faces_lr
 from prernn_lite.train import seed_everything
 
 TINY = dict(profile="ci", seeds=(0,), n_train=4, n_test=3, epoch_scale=0.05,
-            hidden_ratios=(1 / 8,), batch_size=2, lrs=(1e-3, 1e-2))
+            hidden_ratios=(1 / 8,), batch_size=2, lrs=(1e-3, 1e-2),
+            gating_epoch_scale=None)
 
 
 @pytest.fixture()

@@ -16,7 +16,7 @@ Floors, each importing only the ones below it:
 Importing this package registers its experiments.
 """
 
-from .analysis import face_lr, gating, gating_arms, init, init_arms
+from .analysis import face_lr, gating, gating_arms, gating_settings, init, init_arms
 from .common import (
     CONDITIONS,
     FaceSettings,
@@ -34,7 +34,8 @@ from .tables import hidden_sizes, table1, table1_arms, table2, table2_arms
 
 __all__ = [
     "CONDITIONS", "FaceSettings", "backbone_for", "choose_lr", "face_data", "face_eval",
-    "face_loss", "face_lr", "face_source", "gating", "gating_arms", "hidden_sizes", "init",
+    "face_loss", "face_lr", "face_source", "gating", "gating_arms", "gating_settings",
+    "hidden_sizes", "init",
     "init_arms", "landmark_loss", "lr_edge", "lr_family", "mean_shape", "next_lr",
     "nme_by_condition", "predict", "references", "table1", "table1_arms", "table2",
     "table2_arms", "tune_lrs",
