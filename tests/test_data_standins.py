@@ -399,7 +399,7 @@ def test_original_knobs_reproduce_the_original_data_byte_for_byte():
                 "a": {k: getattr(a, k) for k in ("noise_std", "light_jitter", "colour_jitter",
                                                  "object_half", "amplitude", "period",
                                                  "travel", "wander", "camera_shake",
-                                                 "p_occlusion")}}
+                                                 "p_occlusion", "random_scene")}}
     assert _raw_digests(**explicit) == _DEFAULT_DIGESTS
     # the calibrated gesture default drops strokes: other bytes, the same labels
     calibrated = _raw_digests()
@@ -445,7 +445,8 @@ def test_shown_says_which_clips_kept_their_stroke():
 
 @pytest.mark.parametrize("knob", [{"camera_shake": 1.0}, {"p_occlusion": 0.5},
                                   {"colour_jitter": 0.2}, {"period": (1.5, 3.0)},
-                                  {"travel": (0.2, 0.3)}, {"amplitude": (0.05, 0.1)}])
+                                  {"travel": (0.2, 0.3)}, {"amplitude": (0.05, 0.1)},
+                                  {"random_scene": True}])
 def test_action_knobs_change_the_data_deterministically(knob):
     base = ActionVideos("test", "ci", n_test=2)
     a = ActionVideos("test", "ci", n_test=2, **knob)
@@ -453,6 +454,21 @@ def test_action_knobs_change_the_data_deterministically(knob):
     assert any(not torch.equal(base[i]["rgb"], a[i]["rgb"]) for i in range(2))
     assert all(torch.equal(a[i]["rgb"], b[i]["rgb"]) and torch.equal(a[i]["flow"], b[i]["flow"])
                for i in range(2))
+
+
+def test_random_scene_unties_the_background_from_the_class(monkeypatch):
+    from prernn_lite.data import actions
+
+    scenes = []  # (class appearance, scene drawn) of every video made
+    real = actions._background
+    monkeypatch.setattr(actions, "_background",
+                        lambda rng, kind, S: scenes.append(kind) or real(rng, kind, S))
+    ActionVideos("test", "ci", n_test=16, random_scene=True)
+    apps = [actions.CLASS_PAIRS[i % 8][0] for i in range(16)]
+    assert len(scenes) == 16 and scenes != apps and set(scenes) <= {0, 1, 2, 3}
+    scenes.clear()
+    ActionVideos("test", "ci", n_test=16)
+    assert scenes == apps  # the default: each class has its own scene
 
 
 def test_camera_shake_puts_flow_everywhere():

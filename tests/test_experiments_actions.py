@@ -4,6 +4,7 @@ Runs use random-initialised stand-in weights in a temporary ``data_samples`` (so
 tests do not depend on the committed pre-trained files) and tiny sizes.
 """
 
+import dataclasses
 import json
 from importlib import resources
 
@@ -106,3 +107,26 @@ def test_bad_inputs_raise():
         A.Table3Settings().recipe("depth")
     with pytest.raises(ValueError, match=r"\(N, T, F\)"):
         FeatureSet(torch.zeros(4, 8), torch.zeros(4))
+
+
+def test_seed_draws_data_trains_each_seed_on_its_own_videos(fake_weights, tmp_path, monkeypatch):
+    from prernn_lite.experiments.actions import lite as L
+
+    seen = []  # the seed of every training set cached
+    real = L.ActionVideos
+
+    def recording(split, profile, seed=0, **kw):
+        if split == "train":
+            seen.append(seed)
+        return real(split, profile, seed=seed, **kw)
+
+    monkeypatch.setattr(L, "ActionVideos", recording)
+    out = tmp_path / "results"
+    s = A.ci_settings(cells=("vrnn",), n_train=8, n_test=8, epoch_scale=0.01,
+                      seed_draws_data=True, frame_reference=False)
+    A.run_table3(s, (0, 1), out, resume=False)
+    assert sorted(seen) == [0, 1]  # seed 0's set once (load_streams), seed 1's once
+    runs = read_results_csv(out / "table3_ci_runs.csv")
+    assert (runs.train_data == "drawn with the seed").all()
+    with pytest.raises(ValueError, match="one training split"):
+        dataclasses.replace(A.Table3Settings.for_profile("full"), seed_draws_data=True)

@@ -103,14 +103,16 @@ def make_action_video(rng: np.random.Generator, prof: ActionProfile, label: int)
         raise ValueError(f"stride ({prof.stride}) must be at least flow_len + 1 ({L + 1})")
     app, motion = CLASS_PAIRS[label]
     n = T * prof.stride
-    bg = _background(rng, app, S)
+    # non-default knobs draw from a child generator: rng's own stream stays as it was
+    extra = (rng.spawn(1)[0] if prof.camera_shake > 0 or prof.p_occlusion > 0
+             or prof.random_scene else None)
+    scene = int(extra.integers(len(APPEARANCES))) if prof.random_scene else app
+    bg = _background(rng, scene, S)
     colour = np.clip(_COLOURS[app] + rng.normal(0, prof.colour_jitter, 3), 0, 1)
     centre = _trajectory(rng, motion, n, S, prof)
     half = rng.uniform(*prof.object_half) * S
     # lighting changes between sampled times, never inside a flow window (it would fake flow)
     light = np.repeat(1.0 + prof.light_jitter * rng.uniform(-1, 1, T), prof.stride)
-    # non-default knobs draw from a child generator: rng's own stream stays as it was
-    extra = rng.spawn(1)[0] if prof.camera_shake > 0 or prof.p_occlusion > 0 else None
     shake = (extra.normal(0, prof.camera_shake * S / 32, (n, 2)) if prof.camera_shake > 0
              else None)
     bars = (_occluders(extra, prof.p_occlusion, T, S) if prof.p_occlusion > 0 else None)

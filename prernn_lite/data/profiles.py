@@ -129,7 +129,9 @@ class ActionProfile:
     independent whole-frame shift per frame, which puts flow everywhere (0: a still
     camera). ``p_occlusion``: each sampled time independently, with this probability,
     has a static grey bar hiding a third of the frame for the whole window (its frame and
-    the flow that follows it).
+    the flow that follows it). ``random_scene``: the background scene of each video is
+    drawn at random instead of following its class, so that the appearance of a class is
+    its object's colour alone (False: a class has its own scene).
     """
 
     n_train: int = 320
@@ -150,6 +152,7 @@ class ActionProfile:
     wander: float = 0.03
     camera_shake: float = 0.0
     p_occlusion: float = 0.0
+    random_scene: bool = False
     cache: bool = True
 
 

@@ -4,10 +4,12 @@ Both streams are ``LiteCNN2d`` pre-trained on single times of the stand-in
 (``ActionFrames``; ``pretrain`` builds the flow net by cross-modality initialisation
 from the RGB net); their trunks are frozen and the features of every video cached
 (``features.cache_features``), so there is no augmentation, and every seed uses the
-same backbones. The learning rates are shared by every arm and chosen on the frame
-model only (``table3_lr``, :func:`choose_lr`: new validation videos, ties to the paper's
-rate; ``results/table3_lite_lr.csv``): spatial 1e-2 (the paper's 3e-4 was 2 validation
-videos behind), temporal the paper's 1e-2 (every rate tied); ``ci`` uses the same.
+same backbones; with ``Table3Settings.seed_draws_data`` a seed trains on its own draw of
+the training videos (the test videos are always seed 0's). The learning rates are
+shared by every arm and chosen on the frame model only (``table3_lr``, :func:`choose_lr`:
+new validation videos, ties to the paper's rate; ``results/table3_lite_lr.csv``): spatial
+1e-2 (the paper's 3e-4 was 2 validation videos behind), temporal the paper's 1e-2 (every
+rate tied); ``ci`` uses the same.
 """
 
 from __future__ import annotations
@@ -80,11 +82,24 @@ def _stream_run(s: Table3Settings, arm: Arm, stream: str, data: dict, seed: int,
 
 
 def lite_setup(s: Table3Settings) -> StreamSetup:
-    """ci/lite: the stand-in's cached streams, the same backbones for every seed."""
+    """ci/lite: the stand-in's cached streams, the same backbones for every seed; a seed's
+    training features (its draw, :meth:`Table3Settings.train_draw`) cached once."""
     _check_lite(s)
     streams = load_streams(s)
     nets = {stream: data["backbone"] for stream, data in streams.items()}
-    return StreamSetup(streams, streams["spatial"]["backbone"], lambda seed: nets, _stream_run)
+    draws: dict[int, dict[str, FeatureSet]] = {0: {k: v["train"] for k, v in streams.items()}}
+
+    def run(s: Table3Settings, arm: Arm, stream: str, data: dict, seed: int,
+            ckpt: Path | None, resume: bool):
+        draw = s.train_draw(seed)
+        if draw not in draws:
+            n = {"n_train": s.n_train} if s.n_train else {}
+            videos = ActionVideos("train", s.profile, seed=draw, **n)
+            draws[draw] = {k: cache_features(nets[k], videos, INPUT[k]) for k in STREAMS}
+        return _stream_run(s, arm, stream, {**data, "train": draws[draw][stream]}, seed,
+                           ckpt, resume)
+
+    return StreamSetup(streams, streams["spatial"]["backbone"], lambda seed: nets, run)
 
 
 def choose_lr(settings: Table3Settings, grid: tuple[float, ...] = LR_GRID, seed: int = 0
