@@ -44,6 +44,26 @@ def test_table3_ci_like_run_writes_documented_csvs(fake_weights, tmp_path):
     assert paper.loc[paper.cell == "lstm", "n"].eq(0).all()  # not run: no numbers
     sizes = pd.read_csv(out / "table3_ci_sizes.csv")
     assert list(sizes.cell) == ["vrnn", "gru"]
+    refs = pd.read_csv(out / "table3_ci_references.csv").set_index("reference")
+    assert list(refs.index) == ["chance", "frames", "reversal", "reversal_motion"]
+    assert refs.accuracy.between(0, 1).all() and refs.at["chance", "accuracy"] == 1 / 8
+
+
+def test_the_reversal_rule_names_the_motion_of_stand_in_videos():
+    """Read from real generated flow (a still camera), the rule names sway/slide/bob/drop."""
+    from prernn_lite.data.actions import CLASS_PAIRS, ActionVideos
+
+    videos = ActionVideos("test", "ci", n_test=16)
+    flow = torch.stack([videos[i]["flow"] for i in range(16)])
+    truth = torch.tensor([CLASS_PAIRS[int(videos[i]["label"])][1] for i in range(16)])
+    assert (A.read_motion(A.references.object_motion(flow)) == truth).double().mean() >= 0.9
+    # with the true class's scores from "RGB", the rule returns the true class when it
+    # names the motion
+    labels = torch.tensor([int(videos[i]["label"]) for i in range(16)])
+    logits = torch.nn.functional.one_hot(labels, 8).float()[:, None].expand(-1, 4, -1)
+    classes, motions = A.reversal_reference(flow, logits)
+    named = motions == truth
+    assert (classes[named] == labels[named]).all()
 
 
 def test_matched_hidden_size_is_the_closest_integer_by_brute_force():

@@ -3,6 +3,7 @@
 Floors, each importing only the ones below it:
 
 - ``common``      settings, arms, scores, fusion, the arms x seeds loop
+- ``references``  what reading the motion in order gives, with no training (the stand-in)
 - ``lite``        the ``ci``/``lite`` setup: the appearance x motion stand-in, lite CNNs,
                   and the lr choice on the frame model
 - ``full``        the ``full`` setup: UCF101 and ImageNet backbones (every choice the
@@ -22,10 +23,12 @@ from .common import (
     table3_arms,
 )
 from .experiment import Table3LrSettings, ci_settings, run_table3, run_table3_lr
-from .lite import LR_GRID, choose_lr, load_streams, video_scores
+from .lite import LR_GRID, choose_lr, load_streams, stand_in_videos, video_scores
+from .references import action_references, read_motion, reversal_reference
 
 __all__ = [
-    "COLUMNS", "LR_GRID", "STREAMS", "Table3LrSettings", "Table3Settings", "choose_lr",
-    "ci_settings", "evaluate_videos", "load_streams", "paper_side_by_side", "per_step_loss",
-    "run_table3", "run_table3_lr", "table3_arms", "video_scores",
+    "COLUMNS", "LR_GRID", "STREAMS", "Table3LrSettings", "Table3Settings",
+    "action_references", "choose_lr", "ci_settings", "evaluate_videos", "load_streams",
+    "paper_side_by_side", "per_step_loss", "read_motion", "reversal_reference", "run_table3",
+    "run_table3_lr", "stand_in_videos", "table3_arms", "video_scores",
 ]

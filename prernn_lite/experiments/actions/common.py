@@ -201,6 +201,7 @@ class StreamSetup(NamedTuple):
     reference: nn.Module  # whose layer shapes ``matched_sizes`` counts
     backbones: Callable[[int], dict[str, nn.Module]]  # seed -> each stream's backbone
     run: Callable[..., tuple[dict[str, float], torch.Tensor, torch.Tensor]]  # one stream
+    references: pd.DataFrame | None = None  # lite: ``references.action_references``
 
 
 def paper_side_by_side(summary: pd.DataFrame) -> pd.DataFrame:
@@ -227,6 +228,8 @@ def run_table3_arms(s: Table3Settings, setup: StreamSetup, seeds, out_dir: Path,
     fusion; writes the sizes, runs, summary and paper CSVs."""
     sizes = matched_sizes(s.cells, setup.reference, layers=s.layers)
     write_table(sizes, out_dir, "table3", s.profile, "sizes")
+    if setup.references is not None:
+        write_table(setup.references, out_dir, "table3", s.profile, "references")
     hidden = dict(zip(sizes["cell"], sizes["hidden_size"], strict=True))
     runs_path = result_path(out_dir, "table3", s.profile, "runs")
     nets: dict[int, dict[str, nn.Module]] = {}  # backbones per seed (full: new heads)

@@ -37,6 +37,7 @@ from .common import (
     evaluate_videos,
     per_step_loss,
 )
+from .references import action_references
 
 #: learning rates tried by :func:`choose_lr` (on the frame model only)
 LR_GRID = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
@@ -50,10 +51,16 @@ def video_scores(model: nn.Module, data: FeatureSet, batch_size: int = 256) -> t
                       for i in range(0, len(data), batch_size)])
 
 
-def load_streams(s: Table3Settings) -> dict[str, dict]:
-    """Backbone and cached train/test features of each stream."""
+def stand_in_videos(s: Table3Settings) -> dict[str, ActionVideos]:
+    """Seed 0's training and test videos of the profile (sizes overridden by ``s``)."""
     sizes = {k: v for k, v in (("n_train", s.n_train), ("n_test", s.n_test)) if v}
-    videos = {split: ActionVideos(split, s.profile, **sizes) for split in ("train", "test")}
+    return {split: ActionVideos(split, s.profile, **sizes) for split in ("train", "test")}
+
+
+def load_streams(s: Table3Settings, videos: dict | None = None) -> dict[str, dict]:
+    """Backbone and cached train/test features of each stream (of ``videos``, default
+    :func:`stand_in_videos`)."""
+    videos = videos or stand_in_videos(s)
     out = {}
     for stream in STREAMS:
         net = pretrained_backbone("actions", INPUT[stream])
@@ -85,8 +92,10 @@ def lite_setup(s: Table3Settings) -> StreamSetup:
     """ci/lite: the stand-in's cached streams, the same backbones for every seed; a seed's
     training features (its draw, :meth:`Table3Settings.train_draw`) cached once."""
     _check_lite(s)
-    streams = load_streams(s)
+    videos = stand_in_videos(s)
+    streams = load_streams(s, videos)
     nets = {stream: data["backbone"] for stream, data in streams.items()}
+    references = action_references(videos["test"], {INPUT[k]: nets[k] for k in STREAMS})
     draws: dict[int, dict[str, FeatureSet]] = {0: {k: v["train"] for k, v in streams.items()}}
 
     def run(s: Table3Settings, arm: Arm, stream: str, data: dict, seed: int,
@@ -99,7 +108,8 @@ def lite_setup(s: Table3Settings) -> StreamSetup:
         return _stream_run(s, arm, stream, {**data, "train": draws[draw][stream]}, seed,
                            ckpt, resume)
 
-    return StreamSetup(streams, streams["spatial"]["backbone"], lambda seed: nets, run)
+    return StreamSetup(streams, streams["spatial"]["backbone"], lambda seed: nets, run,
+                       references)
 
 
 def choose_lr(settings: Table3Settings, grid: tuple[float, ...] = LR_GRID, seed: int = 0
