@@ -55,6 +55,14 @@ def test_parallel_pretraining_writes_every_task_once(fake_weights, tmp_path):
     assert len(timings) == 3 and set(timings.experiment) == {"pretrain"}
 
 
+def test_a_task_named_alone_pretrains_all_its_streams(fake_weights, tmp_path):
+    assert main(["pretrain", "--profile", "ci", "--tasks", "actions", "--out",
+                 str(tmp_path)]) == 0
+    runs = pd.read_csv(tmp_path / "pretrain_ci_runs.csv")
+    assert list(zip(runs.task, runs.stream, strict=True)) == [("actions", "rgb"),
+                                                              ("actions", "flow")]
+
+
 def _append_many(path, worker):
     for i in range(20):
         append_row(path, {"worker": worker, "i": i})

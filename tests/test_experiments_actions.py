@@ -17,7 +17,7 @@ from prernn_lite.experiments import actions as A
 from prernn_lite.experiments import matched_sizes
 from prernn_lite.experiments.features import FeatureSet
 from prernn_lite.experiments.pretrain import _cross_modality
-from prernn_lite.experiments.results import ID_COLUMNS, read_results_csv
+from prernn_lite.experiments.results import ID_COLUMNS, read_results_csv, results_dir
 
 
 def test_table3_ci_like_run_writes_documented_csvs(fake_weights, tmp_path):
@@ -103,7 +103,8 @@ def test_recipe_scaling_follows_the_paper():
     s = A.Table3Settings(epoch_scale=0.2)
     spatial, temporal = s.recipe("spatial"), s.recipe("temporal")
     assert (spatial.epochs, spatial.step_size, spatial.gamma) == (18, 2, 0.5)
-    assert (temporal.epochs, temporal.step_size, temporal.base_lr) == (20, 2, 1e-2)
+    assert (temporal.epochs, temporal.step_size, temporal.base_lr) == (20, 2, s.temporal_lr)
+    assert A.Table3Settings(temporal_lr=0.5).recipe("temporal").base_lr == 0.5
     assert spatial.gamma == temporal.gamma == 0.5
 
 
@@ -150,3 +151,28 @@ def test_seed_draws_data_trains_each_seed_on_its_own_videos(fake_weights, tmp_pa
     assert (runs.train_data == "drawn with the seed").all()
     with pytest.raises(ValueError, match="one training split"):
         dataclasses.replace(A.Table3Settings.for_profile("full"), seed_draws_data=True)
+
+
+def test_lite_learning_rates_are_table3_lrs_choices_inside_its_grid():
+    """The rates every lite arm trains with are the ones ``table3_lr`` chose (committed
+    CSV), and neither sits at an edge of the rates it tried."""
+    lr = read_results_csv(results_dir() / "table3_lite_lr.csv")
+    chosen = lr[lr["chosen"]].set_index("stream")["lr"]
+    s = A.Table3Settings.for_profile("lite")
+    assert chosen.to_dict() == {"spatial": s.spatial_lr, "temporal": s.temporal_lr}
+    assert not lr["at_edge"].any()
+    for _, g in lr.groupby("stream"):
+        assert g["lr"].min() < g.loc[g["chosen"], "lr"].item() < g["lr"].max()
+
+
+def test_the_lr_grid_grows_beyond_an_edge_its_choice_sits_at(fake_weights, monkeypatch):
+    accuracy = {1e-2: 0.4, 3e-2: 0.5, 9e-2: 0.6, 0.27: 0.55}  # rises past the grid's top
+    monkeypatch.setattr(A.lite, "run_arm", lambda arm, net, tr, va, recipe, *a, **k: (
+        None, {"accuracy": accuracy[round(recipe.base_lr, 6)], "epochs": 1}, None))
+    table = A.choose_lr(A.ci_settings(n_train=2, n_test=2), grid=(1e-2, 3e-2))
+    for _, g in table.groupby("stream"):
+        assert g["lr"].round(6).tolist() == [1e-2, 3e-2, 9e-2, 0.27]
+        assert g.loc[g["chosen"], "lr"].item() == pytest.approx(9e-2)
+    assert not table["at_edge"].any()
+    table = A.choose_lr(A.ci_settings(n_train=2, n_test=2, lr_extend=0), grid=(1e-2, 3e-2))
+    assert table["at_edge"].all() and len(table) == 4

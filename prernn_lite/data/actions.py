@@ -69,7 +69,13 @@ def _trajectory(rng: np.random.Generator, motion: int, n: int, S: int,
     """Object centre (n, 2) in pixels for one motion pattern."""
     t = np.arange(n)
     along = np.empty(n)
-    if motion in (0, 2):  # oscillation: reverses direction within the video
+    if motion in (0, 2) and prof.oscillation == "triangle":
+        # back and forth at a slide's constant speed, turning every half period
+        speed = rng.uniform(*prof.travel) * S / (n - 1)
+        period = rng.uniform(*prof.period) * n
+        phase = rng.uniform(0, 1) + t / period  # in periods
+        along = S / 2 + speed * period * (np.abs((phase % 1.0) - 0.5) - 0.25)
+    elif motion in (0, 2):  # oscillation: reverses direction within the video
         amp, period = rng.uniform(*prof.amplitude) * S, rng.uniform(*prof.period) * n
         along = S / 2 + amp * np.sin(2 * np.pi * t / period + rng.uniform(0, 2 * np.pi))
     else:  # steady travel across the frame, either way
@@ -101,6 +107,8 @@ def make_action_video(rng: np.random.Generator, prof: ActionProfile, label: int)
     S, T, L = prof.size, prof.seq_len, prof.flow_len
     if prof.stride < L + 1:
         raise ValueError(f"stride ({prof.stride}) must be at least flow_len + 1 ({L + 1})")
+    if prof.oscillation not in ("sine", "triangle"):
+        raise ValueError(f"oscillation must be 'sine' or 'triangle', got {prof.oscillation!r}")
     app, motion = CLASS_PAIRS[label]
     n = T * prof.stride
     # non-default knobs draw from a child generator: rng's own stream stays as it was

@@ -364,7 +364,10 @@ def _run_serial(names: list[str], settings: Mapping[str, Any], args: argparse.Na
         if args.cells and "cells" in fields:
             changes["cells"] = tuple(args.cells)
         if args.tasks and "tasks" in fields:
-            changes["tasks"] = tuple(t if "/" in t else f"{t}/rgb" for t in args.tasks)
+            # a task alone means all its streams, in its chain's order (flow after RGB)
+            streams = {tasks[0].split("/")[0]: tasks for tasks, _ in CHAINS}
+            changes["tasks"] = tuple(
+                p for t in args.tasks for p in ((t,) if "/" in t else streams.get(t, (t,))))
         for _, field_name in _PATH_OPTIONS:
             if (value := option_for(getattr(args, field_name), name)) and field_name in fields:
                 changes[field_name] = value
