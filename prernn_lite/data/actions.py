@@ -4,14 +4,19 @@ A video shows one object moving over a static scene. Its class is a pair
 (appearance, motion), and the eight classes are chosen so that neither stream alone
 can name all of them:
 
-* appearance = object colour + background scene (grass stripes, sky gradient, indoor
-  checkerboard, sand noise); two classes share each appearance and differ in motion;
+* appearance = the object's colour; the background scene (grass stripes, sky gradient,
+  indoor checkerboard, sand noise) follows the class by default and is drawn at random
+  in ci/lite (``ActionProfile.random_scene``); two classes share each appearance and
+  differ in motion;
 * motion = ``sway`` (horizontal oscillation), ``slide`` (steady horizontal travel),
   ``bob`` (vertical oscillation), ``drop`` (steady vertical travel); two classes share
   each motion and differ in appearance.
 
-Sway and slide (bob and drop) look alike over a few frames; only the direction reversal
-over the whole video tells them apart, so the temporal stream gains from context.
+Sway and slide (bob and drop) look alike over a few frames (in ci/lite a sway moves at a
+slide's speed between its turns: ``ActionProfile.oscillation``); mostly the direction
+reversal over the whole video tells them apart, so the temporal stream gains from
+context. Where the object is still says something: a slide starts near an edge and
+crosses the centre, a sway stays around it (chapter 8 measures this).
 The lighting changes between sampled times (never inside a flow window, where it would
 fake motion), so one frame's colours are a noisy cue.
 
