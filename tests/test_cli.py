@@ -163,16 +163,18 @@ def test_path_options_nobody_reads_are_usage_errors(argv, message, ran, capsys, 
 
 def test_all_means_every_experiment_that_offers_the_profile(ran, capsys, tmp_path):
     assert main(["all", "--profile", "full", "--out", str(tmp_path)]) == 0
-    assert set(ran) == set(EXPERIMENTS) - {"pretrain", "table3_lr"}
+    assert set(ran) == set(EXPERIMENTS) - {"pretrain", "table3_lr", "gesture_lr"}
     assert all(s.profile == "full" for s in ran.values())
     printed = capsys.readouterr().out
     assert "leaving out pretrain (PretrainSettings has no 'full' profile (at full scale" in printed
     assert "leaving out table3_lr (Table3LrSettings has no 'full' profile" in printed
+    assert "leaving out gesture_lr (GestureLrSettings has no 'full' profile" in printed
     assert set(pd.read_csv(tmp_path / "timings.csv").experiment) == set(ran)
 
 
 @pytest.mark.parametrize("name, why", [("pretrain", "ImageNet's and Sports-1M's"),
-                                       ("table3_lr", "paper's learning rates")])
+                                       ("table3_lr", "paper's learning rates"),
+                                       ("gesture_lr", "paper's learning rate (3e-3)")])
 def test_naming_an_experiment_without_the_profile_is_a_usage_error(name, why, ran, capsys,
                                                                    tmp_path):
     err = _usage_error([name, "table1", "--profile", "full", "--out", str(tmp_path / "o")],

@@ -133,3 +133,39 @@ def test_settings_and_errors():
         G.GestureSettings.for_profile("huge")
     with pytest.raises(ValueError, match="vrnn, lstm, gru"):
         G.gesture_arms(("transformer",), {})
+
+
+def test_gesture_lr_grows_beyond_an_edge_and_the_arms_train_at_their_rate(fake_weights,
+                                                                        monkeypatch, tmp_path):
+    from prernn_lite.experiments.gestures import lite as GL
+
+    tried = []  # (arm, lr) of every grid run, read from the settings fit_arm gets
+
+    def fake_fit(arm, seed, data, s, test=None):
+        lr = s.recipe(arm.name).base_lr
+        tried.append((arm.name, lr))
+        assert test is not data["test"]  # validation, never the test set
+        acc = {1e-2: 0.4, 3e-2: 0.5, 9e-2: 0.6, 0.27: 0.55}[round(lr, 6)]
+        return {"accuracy": acc, "epochs": 1}, None, None
+
+    monkeypatch.setattr(GL, "fit_arm", fake_fit)
+    s = G.ci_settings(cells=("vrnn",), n_train=4, n_test=4)
+    table = GL.choose_lrs(s, grid=(1e-2, 3e-2))
+    assert table.groupby("arm")["lr"].apply(lambda v: v.round(6).tolist()).to_dict() == {
+        a: [1e-2, 3e-2, 9e-2, 0.27] for a in ("clip", "vrnn/prernn", "vrnn/traditional")}
+    assert (table.loc[table.chosen, "lr"].round(6) == 9e-2).all() and not table.at_edge.any()
+    # the chosen rates reach the runs: arm_lrs picks each arm's, the rest keep lr
+    monkeypatch.undo()
+    out = tmp_path / "results"
+    s = G.ci_settings(cells=("vrnn",), n_train=8, n_test=8, max_epochs=1,
+                      arm_lrs=(("vrnn/traditional", 0.05),))
+    runs = G.run_gesture(s, (0,), out, resume=False).set_index("arm")
+    assert runs.at["vrnn/traditional", "lr"] == 0.05 and runs.at["clip", "lr"] == s.lr
+
+
+def test_lite_arm_rates_are_gesture_lrs_choices_inside_its_grid():
+    lr = load_results("gesture", "lite", "lr")
+    chosen = lr[lr["chosen"]].set_index("arm")["lr"].to_dict()
+    s = G.GestureSettings.for_profile("lite")
+    assert chosen == dict(s.arm_lrs) and not lr["at_edge"].any()
+    assert G.GestureSettings.for_profile("full").arm_lrs == ()  # the paper's rate

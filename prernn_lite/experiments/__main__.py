@@ -18,8 +18,8 @@ list file: ``gesture --profile full --set train_list=FILE``.
 (:data:`CHAINS`, each in its order): a task's pre-training (``pretrain --tasks ...``)
 heads the chain of the experiments that read its weights: the face chain (``face_lr`` ...
 ``gating`` share the lr grid and checkpoints), the action chain (``table3_lr``,
-``table3``) and ``gesture``. The face experiments train on one thread, so two jobs use
-both cores of a 2-core machine. The wall time of the whole invocation is recorded too,
+``table3``) and the gesture chain (``gesture_lr``, ``gesture``). The face experiments
+train on one thread, so two jobs use both cores of a 2-core machine. The wall time of the whole invocation is recorded too,
 as experiment ``all`` when every experiment ran. With ``--jobs`` the chains always
 resume; to start over, give a fresh ``--out`` folder.
 
@@ -51,7 +51,7 @@ from .runner import RunContext
 #: (pre-training tasks, experiments that read their weights, in the order they must run)
 CHAINS = ((("faces/rgb",), ("face_lr", "table1", "table2", "init", "gating")),
           (("actions/rgb", "actions/flow"), ("table3_lr", "table3")),
-          (("gestures/rgb",), ("gesture",)))
+          (("gestures/rgb",), ("gesture_lr", "gesture")))
 #: The tasks, one per chain (``faces``, ``actions``, ``gestures``).
 TASKS = tuple(tasks[0].split("/")[0] for tasks, _ in CHAINS)
 #: Experiments that read every chain's results and train nothing: run after all chains.
@@ -69,6 +69,8 @@ def chains_of(names: list[str]) -> list[tuple[list[str], list[str]]]:
     [([], ['face_lr', 'table1']), ([], ['table3']), ([], ['gesture'])]
     >>> chains_of(["pretrain", "gesture"])[-1]
     (['gestures/rgb'], ['gesture'])
+    >>> chains_of(["gesture", "gesture_lr"])[-1]
+    ([], ['gesture_lr', 'gesture'])
     >>> chains_of(["claims", "table3"])  # AFTER_CHAINS run after the chains, not in one
     [([], ['table3'])]
     """

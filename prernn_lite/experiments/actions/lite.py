@@ -27,6 +27,7 @@ from ...data.profiles import make_profile
 from ...train import get_recipe
 from ..arms import Arm
 from ..features import FeatureSet, cache_features
+from ..lr_grid import mark_choices, run_grid
 from ..pretrain import pretrained_backbone
 from ..runner import run_arm
 from .common import (
@@ -119,12 +120,10 @@ def choose_lr(settings: Table3Settings, grid: tuple[float, ...] = LR_GRID, seed:
 
     Validation videos are new ones (the test split drawn with seed 1,
     ``ActionVideos("test", seed=1)``, as many as the test set): never the test set (seed
-    0's), never a training draw (``seed_draws_data``). Ties go to the paper's lr, then to
-    the smaller lr. Only the frame-level arm is trained, so the choice cannot favour a
-    recurrent arm. While a stream's choice sits at an edge of the rates it tried, one
-    more rate beyond that edge is tried, by the grid's own ratio there, up to
-    ``settings.lr_extend`` on each side; ``at_edge`` says whether the choice is still at
-    an edge (then its rate is a bound, not a tuned value).
+    0's), never a training draw (``seed_draws_data``). Only the frame-level arm is
+    trained, so the choice cannot favour a recurrent arm. The choice and the grid's growth
+    beyond an edge (up to ``settings.lr_extend`` rates each side; ``at_edge``) are
+    ``lr_grid``'s.
     """
     s = settings
     n_val = s.n_test or make_profile("actions", s.profile).n_test
@@ -134,60 +133,15 @@ def choose_lr(settings: Table3Settings, grid: tuple[float, ...] = LR_GRID, seed:
     for stream in STREAMS:
         net = pretrained_backbone("actions", INPUT[stream])
         tr, va = (cache_features(net, ds, INPUT[stream]) for ds in (train, val))
-        paper = get_recipe(RECIPE[stream]).base_lr
-        todo, mine = list(grid), []
-        while todo:
-            lr = todo.pop(0)
+
+        def score(lr: float) -> dict:
             recipe = replace(s, **{f"{stream}_lr": lr}).recipe(stream)
             _, metrics, _ = run_arm(Arm("frame", "frame"), net, tr, va, recipe, seed,
                                     per_step_loss, evaluate_videos, batch_size=s.batch_size)
-            mine.append({"stream": stream, "lr": lr, "paper_lr": paper, "seed": seed,
-                         "val_accuracy": metrics["accuracy"], "epochs": metrics["epochs"]})
-            if not todo and (more := beyond_edge(pd.DataFrame(mine), grid, s.lr_extend)):
-                print(f"  {stream}: chosen lr at an edge, trying {more:g}", flush=True)
-                todo.append(more)
-        rows += sorted(mine, key=lambda r: r["lr"])
-    table = pd.DataFrame(rows)
-    table["chosen"] = False
-    for _, g in table.groupby("stream"):
-        table.loc[_pick(g), "chosen"] = True
-    edge = {st: _edge(g) is not None for st, g in table.groupby("stream")}
-    return table.assign(at_edge=table["stream"].map(edge))
+            return {"seed": seed, "val_accuracy": metrics["accuracy"],
+                    "epochs": metrics["epochs"]}
 
-
-def _pick(g: pd.DataFrame):
-    """Index of the chosen row of one stream: best accuracy, ties to the paper's lr, then
-    to the smaller lr."""
-    best = g[g.val_accuracy == g.val_accuracy.max()]
-    pick = best[best.lr == best.paper_lr] if (best.lr == best.paper_lr).any() else best
-    return pick.lr.idxmin()
-
-
-def _edge(g: pd.DataFrame) -> str | None:
-    lr = g.loc[_pick(g), "lr"]
-    return "low" if lr == g.lr.min() else "high" if lr == g.lr.max() else None
-
-
-def beyond_edge(rows: pd.DataFrame, grid: tuple[float, ...], extend: int) -> float | None:
-    """The next rate for a stream whose runs so far are ``rows``: one step beyond the edge
-    its choice sits at, by ``grid``'s ratio at that edge, unless ``extend`` rates were
-    added on that side already; ``None`` when the choice is inside.
-
-    >>> grid = (1e-3, 1e-2, 3e-2)
-    >>> rows = pd.DataFrame({"lr": grid, "paper_lr": 1e-2, "val_accuracy": [0.5, 0.6, 0.7]})
-    >>> beyond_edge(rows, grid, 2), beyond_edge(rows, grid, 0)
-    (0.09, None)
-    >>> beyond_edge(rows.assign(val_accuracy=[0.8, 0.6, 0.7]), grid, 1)
-    0.0001
-    >>> beyond_edge(rows.assign(val_accuracy=[0.5, 0.8, 0.7]), grid, 2) is None
-    True
-    """
-    edge = _edge(rows)
-    lo, hi = sorted(grid)[:2], sorted(grid)[-2:]
-    if edge == "low":
-        added, lr = (rows.lr < lo[0] * (1 - 1e-6)).sum(), rows.lr.min() * lo[0] / lo[1]
-    elif edge == "high":
-        added, lr = (rows.lr > hi[1] * (1 + 1e-6)).sum(), rows.lr.max() * hi[1] / hi[0]
-    else:
-        return None
-    return None if added >= extend else float(f"{lr:.6g}")
+        paper = get_recipe(RECIPE[stream]).base_lr
+        rows += [{"stream": stream, **r}
+                 for r in run_grid(score, grid, s.lr_extend, paper, stream)]
+    return mark_choices(pd.DataFrame(rows), "stream")

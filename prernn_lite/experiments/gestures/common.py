@@ -16,8 +16,9 @@ A sequence model's score is its last step (only then has it seen the whole gestu
 the clip model's is the mean over clips; each arm is trained with cross-entropy on the
 score it is evaluated by. Recipe: the paper's gesture plateau rule (SGD, lr 3e-3, /10
 after ``patience`` epochs without a new best training loss, stop at 3e-7), patience
-``scaled`` with the epochs, plus an epoch cap (the paper gives none); lr fixed a priori
-(the paper's).
+``scaled`` with the epochs, plus an epoch cap (the paper gives none); the paper's lr at
+full scale, each arm's own lr chosen on validation sequences in ``ci``/``lite``
+(``gesture_lr``: the paper's rate left the traditional LSTM far under-trained there).
 
 The data come from a :class:`GestureSetup`: the stand-in (``lite.py``) or nvGesture with
 C3D (``full.py``), chosen once per run by ``experiment.py``; :func:`run_gesture_arms`
@@ -49,6 +50,14 @@ from ..runner import run_arms
 from ..settings import ProfileSettings, check_choice, cuda_amp
 
 
+#: each arm's rate as ``gesture_lr`` chose it on lite's validation sequences
+#: (``results/gesture_lite_lr.csv``; ``ci`` uses the same)
+LITE_ARM_LRS: tuple[tuple[str, float], ...] = (
+    ("vrnn/prernn", 1e-2), ("vrnn/traditional", 3e-3), ("lstm/prernn", 1e-2),
+    ("lstm/traditional", 1e-2), ("gru/prernn", 1e-2), ("gru/traditional", 1e-2),
+    ("clip", 3e-3))
+
+
 @dataclass(frozen=True)
 class GestureSettings(ProfileSettings):
     """Settings of ``gesture``; :meth:`for_profile` gives each profile's defaults:
@@ -59,7 +68,10 @@ class GestureSettings(ProfileSettings):
     ``seed_draws_data``: seed ``s`` trains on the stand-in's training sequences drawn
     with seed ``s`` (False: every seed on seed 0's; the test set is always seed 0's, and
     nvGesture has one training set). ``epoch_scale`` scales the plateau patience (40
-    epochs); ``max_epochs`` caps training; ``lr`` is the paper's 3e-3 for every arm;
+    epochs); ``max_epochs`` caps training; ``lr`` is the paper's 3e-3, used by every arm
+    not in ``arm_lrs``, the rates ``gesture_lr`` chose per arm on validation sequences
+    (``ci``/``lite``; ``full`` trains every arm at the paper's rate); ``lr_extend``: how
+    many rates ``gesture_lr`` may add beyond an edge of its grid;
     ``other_init`` as in ``actions.Table3Settings`` (zeros: every Pre cell starts as the
     pre-trained layer);
     ``n_train``/``n_test`` override the stand-in's number of sequences (full: keep the
@@ -79,8 +91,8 @@ class GestureSettings(ProfileSettings):
 
     FULL_ONLY = ("data_root", "train_list", "test_list", "weights")
     PROFILE_CHANGES = {
-        "ci": {"seeds": (0,), "epoch_scale": 0.025, "max_epochs": 4},
-        "lite": {},
+        "ci": {"seeds": (0,), "epoch_scale": 0.025, "max_epochs": 4, "arm_lrs": LITE_ARM_LRS},
+        "lite": {"arm_lrs": LITE_ARM_LRS},
         "full": {"seeds": (0, 1, 2), "epoch_scale": 1.0, "max_epochs": 300, "batch_size": 8,
                  "num_clips": 5, "clip_len": 16, "image_size": 112, "num_classes": 25,
                  "num_workers": min(8, os.cpu_count() or 1), "amp": "bf16"},
@@ -90,6 +102,8 @@ class GestureSettings(ProfileSettings):
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     seed_draws_data: bool = True
     lr: float = 3e-3
+    arm_lrs: tuple[tuple[str, float], ...] = ()
+    lr_extend: int = 2
     epoch_scale: float = 0.1
     max_epochs: int = 40
     batch_size: int = 16
@@ -110,10 +124,17 @@ class GestureSettings(ProfileSettings):
     num_workers: int = 0
     amp: bool | str = False
 
-    def recipe(self) -> Recipe:
-        """The paper's gesture recipe: patience scaled, epochs capped at ``max_epochs``,
-        ``amp`` on a GPU only (``settings.cuda_amp``)."""
-        return scaled(get_recipe("gesture", base_lr=self.lr), self.epoch_scale).replace(
+    def recipe(self, arm: str | None = None) -> Recipe:
+        """The paper's gesture recipe at ``arm``'s rate (``arm_lrs``, else ``lr``):
+        patience scaled, epochs capped at ``max_epochs``, ``amp`` on a GPU only
+        (``settings.cuda_amp``).
+
+        >>> s = GestureSettings(arm_lrs=(("lstm/traditional", 0.03),))
+        >>> s.recipe("lstm/traditional").base_lr, s.recipe("lstm/prernn").base_lr
+        (0.03, 0.003)
+        """
+        lr = dict(self.arm_lrs).get(arm, self.lr)
+        return scaled(get_recipe("gesture", base_lr=lr), self.epoch_scale).replace(
             epochs=self.max_epochs, amp=cuda_amp(self.amp))
 
     @property
@@ -240,8 +261,6 @@ def run_gesture_arms(s: GestureSettings, setup: GestureSetup, seeds, out_dir: Pa
         _check_resume(read_results_csv(runs_path), extra, runs_path)
     if not resume and preds_path.is_file():
         preds_path.unlink()  # old predictions go with the old runs
-    recipe = s.recipe()
-
     def run_one(arm: Arm, seed: int) -> list[dict]:
         start = time.perf_counter()
         metrics, hist, pred = setup.fit(arm, seed)
@@ -249,7 +268,8 @@ def run_gesture_arms(s: GestureSettings, setup: GestureSetup, seeds, out_dir: Pa
                               "true": setup.test_labels.numpy(), "pred": pred.numpy()})
         preds.to_csv(preds_path, mode="a", header=not preds_path.is_file(), index=False)
         row = {**arm.describe(), "seed": seed, "accuracy": metrics["accuracy"],
-               "epochs": metrics["epochs"], "lr": recipe.base_lr, "final_lr": hist.lr[-1],
+               "epochs": metrics["epochs"], "lr": s.recipe(arm.name).base_lr,
+               "final_lr": hist.lr[-1],
                "stop_reason": hist.stop_reason, "seconds": time.perf_counter() - start,
                **extra}
         print(f"  {arm.name:<18} seed {seed}: accuracy {row['accuracy']:.3f} "

@@ -162,7 +162,7 @@ def fit_c3d_arm(arm: Arm, seed: int, data: dict, s: GestureSettings, out_dir: Pa
     """Train and test one arm, C3D fine-tuned jointly, batches decoded by loader processes
     and checkpointed each epoch: ``run_arm``'s metrics and history, test predictions (N,)."""
     net, record = with_new_head(data["backbone"], s.classes, seed), RecordPredictions()
-    _, metrics, hist = run_arm(arm, net, data["train"], data["test"], s.recipe(), seed,
+    _, metrics, hist = run_arm(arm, net, data["train"], data["test"], s.recipe(arm.name), seed,
                                score_loss, record, batch_size=s.batch_size, cached=False,
                                checkpoint_dir=checkpoint_dir(out_dir, arm, seed),
                                resume=resume, num_workers=s.num_workers, device=None)

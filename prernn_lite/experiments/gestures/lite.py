@@ -21,18 +21,22 @@ only its own stroke (``data.gestures``), so ``bag`` (1/12) bounds it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import torch
 
 from ...data.gestures import DIRECTIONS, GESTURE_CLASSES, GestureSequences
-from ..arms import Arm
+from ..arms import Arm, matched_sizes
 from ..features import FeatureSet, cache_features
+from ..lr_grid import mark_choices, run_grid
 from ..pretrain import pretrained_backbone
 from ..runner import run_arm
 from .common import (
     GestureSettings,
     GestureSetup,
     evaluate_sequences,
+    gesture_arms,
     score_loss,
     sequence_scores,
     with_new_head,
@@ -138,12 +142,15 @@ def train_set(data: dict, s: GestureSettings, seed: int) -> FeatureSet:
     return data["train_sets"][key]
 
 
-def fit_arm(arm: Arm, seed: int, data: dict, s: GestureSettings
-            ) -> tuple[dict, object, torch.Tensor]:
+def fit_arm(arm: Arm, seed: int, data: dict, s: GestureSettings,
+            test: FeatureSet | None = None) -> tuple[dict, object, torch.Tensor]:
     """Train and test one arm on cached trunk features (seed ``seed``'s training set),
-    the whole test set at once: ``run_arm``'s metrics and history, test predictions (N,)."""
-    net, test = with_new_head(data["backbone"], s.classes, seed), data["test"]
-    model, metrics, hist = run_arm(arm, net, train_set(data, s, seed), test, s.recipe(),
+    the whole test set (``data["test"]``, or ``test``) at once: ``run_arm``'s metrics and
+    history, test predictions (N,)."""
+    net = with_new_head(data["backbone"], s.classes, seed)
+    test = data["test"] if test is None else test
+    model, metrics, hist = run_arm(arm, net, train_set(data, s, seed), test,
+                                   s.recipe(arm.name),
                                    seed, score_loss, evaluate_sequences,
                                    batch_size=s.batch_size)
     with torch.no_grad():
@@ -166,3 +173,32 @@ def lite_setup(s: GestureSettings) -> GestureSetup:
     data = load_gestures(s)
     return GestureSetup(data["backbone"], data["test"].y, references(data),
                         lambda arm, seed: fit_arm(arm, seed, data, s))
+
+
+#: the lr grid of ``gesture_lr`` (it grows beyond an edge its choice sits at)
+LR_GRID = (1e-3, 3e-3, 1e-2, 3e-2)
+
+
+def choose_lrs(s: GestureSettings, grid: tuple[float, ...] = LR_GRID, seed: int = 0
+               ) -> pd.DataFrame:
+    """Validation accuracy of every arm per lr (seed ``seed``, its training draw);
+    ``chosen`` marks each arm's rate, ``at_edge`` whether it is still at an edge of the
+    rates tried (``lr_grid``: ties to the paper's 3e-3, then the smaller rate; up to
+    ``s.lr_extend`` rates beyond each edge). Validation sequences are the test split
+    drawn with seed 1 (never the test set, seed 0's, nor a training draw)."""
+    data = load_gestures(s)
+    val = cache_features(data["backbone"],
+                         GestureSequences("test", s.profile, seed=1, **_sizes(s)), "clips")
+    sizes = matched_sizes(s.cells, data["backbone"])
+    hidden = dict(zip(sizes["cell"], sizes["hidden_size"], strict=True))
+    rows = []
+    for arm in gesture_arms(s.cells, hidden, s.other_init):
+        def score(lr: float, arm: Arm = arm) -> dict:
+            metrics, _, _ = fit_arm(arm, seed, data, replace(s, arm_lrs=((arm.name, lr),)),
+                                    test=val)
+            return {"seed": seed, "val_accuracy": metrics["accuracy"],
+                    "epochs": metrics["epochs"]}
+
+        rows += [{"arm": arm.name, **r}
+                 for r in run_grid(score, grid, s.lr_extend, s.lr, arm.name)]
+    return mark_choices(pd.DataFrame(rows), "arm")
