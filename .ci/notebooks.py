@@ -254,32 +254,32 @@ def latest_rows(path: pathlib.Path, key: tuple[str, ...]) -> list[dict]:
     return sorted(rows.values(), key=lambda r: tuple(r[k] for k in key))
 
 
-def summed_rows(path: pathlib.Path, key: tuple[str, ...]) -> list[dict]:
-    """Rows of a CSV with ``seconds`` summed per ``key`` (an experiment run in several
-    invocations, e.g. ``pretrain`` once per chain with ``--jobs``), in first-seen order."""
-    if not path.exists():
-        return []
-    rows: dict[tuple, dict] = {}
-    with path.open() as fh:
-        for r in csv.DictReader(fh):
-            k = tuple(r[c] for c in key)
-            if k in rows:
-                rows[k]["seconds"] = str(float(rows[k]["seconds"]) + float(r["seconds"]))
-            else:
-                rows[k] = dict(r)
-    return list(rows.values())
+def pretrain_rows() -> list[dict]:
+    """One row per profile: the pre-training time of the committed weights, the sum of
+    the ``seconds`` of every task in ``results/pretrain_<profile>_runs.csv`` (each task
+    may have been pre-trained in another invocation)."""
+    rows = []
+    for path in sorted((ROOT / "results").glob("pretrain_*_runs.csv")):
+        profile = path.name[len("pretrain_"):-len("_runs.csv")]
+        with path.open() as fh:
+            total = sum(float(r["seconds"]) for r in csv.DictReader(fh))
+        rows.append({"experiment": "pretrain", "profile": profile, "seconds": str(total)})
+    return rows
 
 
 def run_time_tables() -> str:
     """Markdown tables of the experiments' and chapters' wall times, from results/*.csv.
 
-    Experiment ``all`` is the wall time of a whole suite run with ``--jobs`` (its
+    Each experiment's latest run in ``timings.csv`` (later runs replace earlier ones);
+    ``pretrain`` from the runs CSV of the committed weights (:func:`pretrain_rows`).
+    Experiment ``all`` is the wall time of the last whole suite run with ``--jobs`` (its
     experiments overlapped in time, so their rows add up to more)."""
     lines = ["| experiment | profile | seconds |", "|---|---|---:|"]
-    rows = summed_rows(ROOT / "results" / "timings.csv", ("experiment", "profile"))
+    rows = [r for r in latest_rows(ROOT / "results" / "timings.csv", ("experiment", "profile"))
+            if r["experiment"] != "pretrain"] + pretrain_rows()
     for r in sorted(rows, key=lambda r: (r["experiment"] == "all", r["experiment"],
                                          r["profile"])):
-        name = "all (whole suite)" if r["experiment"] == "all" else r["experiment"]
+        name = "all (last whole suite)" if r["experiment"] == "all" else r["experiment"]
         lines.append(f"| `{name}` | {r['profile']} | {float(r['seconds']):.0f} |")
     lines += ["", "| chapter | profile | seconds |", "|---|---|---:|"]
     for r in latest_rows(ROOT / "results" / "runtimes.csv", ("chapter", "profile")):

@@ -19,9 +19,9 @@ list file: ``gesture --profile full --set train_list=FILE``.
 heads the chain of the experiments that read its weights: the face chain (``face_lr`` ...
 ``gating`` share the lr grid and checkpoints), the action chain (``table3_lr``,
 ``table3``) and the gesture chain (``gesture_lr``, ``gesture``). The face experiments
-train on one thread, so two jobs use both cores of a 2-core machine. The wall time of the whole invocation is recorded too,
-as experiment ``all`` when every experiment ran. With ``--jobs`` the chains always
-resume; to start over, give a fresh ``--out`` folder.
+train on one thread, so two jobs use both cores of a 2-core machine. The wall time of the
+whole invocation is recorded too, as experiment ``all`` when every experiment ran. With
+``--jobs`` the chains always resume; to start over, give a fresh ``--out`` folder.
 
 Experiments that read the results of the others (:data:`AFTER_CHAINS`: ``claims``) run
 last, in this process, once every chain has finished (with or without ``--jobs``).

@@ -134,7 +134,7 @@ def choose_lr(settings: Table3Settings, grid: tuple[float, ...] = LR_GRID, seed:
         net = pretrained_backbone("actions", INPUT[stream])
         tr, va = (cache_features(net, ds, INPUT[stream]) for ds in (train, val))
 
-        def score(lr: float) -> dict:
+        def score(lr: float, stream: str = stream, net=net, tr=tr, va=va) -> dict:
             recipe = replace(s, **{f"{stream}_lr": lr}).recipe(stream)
             _, metrics, _ = run_arm(Arm("frame", "frame"), net, tr, va, recipe, seed,
                                     per_step_loss, evaluate_videos, batch_size=s.batch_size)

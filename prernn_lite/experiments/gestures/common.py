@@ -49,7 +49,6 @@ from ..results import read_results_csv, result_path, write_results, write_table
 from ..runner import run_arms
 from ..settings import ProfileSettings, check_choice, cuda_amp
 
-
 #: each arm's rate as ``gesture_lr`` chose it on lite's validation sequences
 #: (``results/gesture_lite_lr.csv``; ``ci`` uses the same)
 LITE_ARM_LRS: tuple[tuple[str, float], ...] = (
