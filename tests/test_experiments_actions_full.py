@@ -67,6 +67,7 @@ def test_full_profile_is_what_the_docstring_says():
     # ci and lite keep their settings
     assert A.Table3Settings.for_profile("lite") == A.Table3Settings(
         seeds=(0, 1, 2, 3, 4), seed_draws_data=True)
+    assert (s.threads, A.Table3Settings.for_profile("lite").threads) == (None, 1)
     ci = A.Table3Settings.for_profile("ci")
     assert (ci.seeds, ci.epoch_scale, ci.backbone, ci.amp, ci.recipe("spatial").amp) == (
         (0,), 0.03, "lite", False, False)

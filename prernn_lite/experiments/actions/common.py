@@ -81,6 +81,10 @@ class Table3Settings(ProfileSettings):
     trains on seed 0's videos (the spread is training noise only). UCF101 (``full``) has
     one training split: ``True`` is refused there.
 
+    ``threads``: torch threads while the experiment runs (``registry.num_threads``): 1 in
+    ``ci``/``lite``, so that the committed CSVs reproduce on any machine (another thread
+    count sums floats in another order); ``None`` (torch's default) in ``full``.
+
     ``other_init="zeros"`` (other gates' input weights 0, gates biased so that every Pre
     cell, SIH included, starts as the pre-trained layer) is a choice made a priori from
     the face-task probe in FACTS.md, not from this task: the supplementary's copies of
@@ -104,7 +108,7 @@ class Table3Settings(ProfileSettings):
                  "temporal_lr": 1e-2, "batch_size": 16, "backbone": "resnet50",
                  "weights": "imagenet", "split": 1, "num_segments": 3, "image_size": 224,
                  "num_classes": 101, "num_workers": 8, "amp": "bf16", "augment": True,
-                 "checkpoint": True},
+                 "checkpoint": True, "threads": None},
     }
 
     cells: tuple[str, ...] = CELLS
@@ -131,6 +135,7 @@ class Table3Settings(ProfileSettings):
     amp: bool | str = False
     augment: bool = False
     checkpoint: bool = False
+    threads: int | None = 1
 
     def __post_init__(self) -> None:
         if self.seed_draws_data and self.full:

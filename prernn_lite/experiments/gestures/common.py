@@ -74,7 +74,9 @@ class GestureSettings(ProfileSettings):
     ``other_init`` as in ``actions.Table3Settings`` (zeros: every Pre cell starts as the
     pre-trained layer);
     ``n_train``/``n_test`` override the stand-in's number of sequences (full: keep the
-    list's first ``n`` videos, for smoke runs).
+    list's first ``n`` videos, for smoke runs); ``threads``: torch threads while the
+    experiment runs, 1 in ``ci``/``lite`` (the committed CSVs then reproduce on any
+    machine), torch's default in ``full``.
 
     Full profile only (``full.py``, nvGesture + C3D; ``ci``/``lite`` ignore them):
     ``data_root`` (``--data-root``: the folder holding the nvGesture list files),
@@ -94,7 +96,7 @@ class GestureSettings(ProfileSettings):
         "lite": {"arm_lrs": LITE_ARM_LRS},
         "full": {"seeds": (0, 1, 2), "epoch_scale": 1.0, "max_epochs": 300, "batch_size": 8,
                  "num_clips": 5, "clip_len": 16, "image_size": 112, "num_classes": 25,
-                 "num_workers": min(8, os.cpu_count() or 1), "amp": "bf16"},
+                 "num_workers": min(8, os.cpu_count() or 1), "amp": "bf16", "threads": None},
     }
 
     cells: tuple[str, ...] = CELLS
@@ -122,6 +124,7 @@ class GestureSettings(ProfileSettings):
     augment: bool = True
     num_workers: int = 0
     amp: bool | str = False
+    threads: int | None = 1
 
     def recipe(self, arm: str | None = None) -> Recipe:
         """The paper's gesture recipe at ``arm``'s rate (``arm_lrs``, else ``lr``):
