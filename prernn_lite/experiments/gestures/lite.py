@@ -186,10 +186,11 @@ def choose_lrs(s: GestureSettings, grid: tuple[float, ...] = LR_GRID, seed: int 
     rates tried (``lr_grid``: ties to the paper's 3e-3, then the smaller rate; up to
     ``s.lr_extend`` rates beyond each edge). Validation sequences are the test split
     drawn with seed 1 (never the test set, seed 0's, nor a training draw)."""
-    data = load_gestures(s)
-    val = cache_features(data["backbone"],
-                         GestureSequences("test", s.profile, seed=1, **_sizes(s)), "clips")
-    sizes = matched_sizes(s.cells, data["backbone"])
+    net = pretrained_backbone("gestures", "rgb")
+    data = {"backbone": net, "train_sets": {}}  # the test set is not needed here
+    val = cache_features(net, GestureSequences("test", s.profile, seed=1, **_sizes(s)),
+                         "clips")
+    sizes = matched_sizes(s.cells, net)
     hidden = dict(zip(sizes["cell"], sizes["hidden_size"], strict=True))
     rows = []
     for arm in gesture_arms(s.cells, hidden, s.other_init):
