@@ -13,9 +13,10 @@ is ``lo,hi``). For that candidate the probe
    (``gestures.fit_arm``, the lite ``GestureSettings``); actions ``lstm/prernn_pretrained``,
    ``lstm/traditional`` and ``frame`` (``runner.run_arm`` with Table 3's lite recipes, each
    stream, then ``metrics.late_fusion``);
-3. prints a table of test accuracies (mean over ``--seeds``) and, for gestures, the
-   references of ``gestures.order_references`` (chance, one_clip, bag); ``--csv`` appends
-   the rows to a file.
+3. prints a table of test accuracies (mean over ``--seeds``) and the task's untrained
+   references (gestures: ``gestures.order_references``, chance, one_clip, bag; actions:
+   ``actions.action_references``, chance, frames, reversal); ``--csv`` appends the rows to
+   a file.
 
 ``--pretrain-epochs`` (default: pre-training's 15) and ``--epochs`` (gestures: the epoch cap,
 default 40; actions: ``epoch_scale``, default 0.2, i.e. 18/20 epochs) shrink the budget so
@@ -43,6 +44,7 @@ from prernn_lite.data.profiles import get_profile, overridden_profile
 from prernn_lite.experiments.actions import (
     STREAMS,
     Table3Settings,
+    action_references,
     evaluate_videos,
     per_step_loss,
     table3_arms,
@@ -158,6 +160,9 @@ def probe_actions(nets: dict[str, torch.nn.Module], seeds, epoch_scale: float) -
             rows.append(row)
             print(f"  {arm.name:<24} seed {seed}: spatial {row['spatial']:.3f} temporal "
                   f"{row['temporal']:.3f} fused {row['fused']:.3f}", flush=True)
+    for r in action_references(videos["test"], nets).itertuples():
+        rows.append({"arm": f"ref:{r.reference}", "seed": None, "accuracy": r.accuracy,
+                     "fused": r.accuracy})
     return rows
 
 

@@ -375,7 +375,7 @@ def _digest(*arrays) -> str:
 _ORIGINAL_GESTURES = {"p_drop_clip": 0.0}
 #: the action knobs that ci/lite later changed for headroom, at their original values
 _ORIGINAL_ACTIONS = {"random_scene": False, "oscillation": "sine", "period": (0.7, 1.1),
-                     "travel": (0.5, 0.7), "stride": 12}
+                     "travel": (0.5, 0.7), "stride": 12, "position": "centred"}
 _DEFAULT_DIGESTS = {
     ("gestures", "train"): "a22527af6853382a", ("gestures", "test"): "e953a50fb8b3e385",
     ("gesture_clips", "train"): "126958f9ca9c8621", ("gesture_clips", "test"): "8b84cf1414a4a70a",
@@ -456,7 +456,7 @@ def test_shown_says_which_clips_kept_their_stroke():
                                   {"colour_jitter": 0.2}, {"period": (1.5, 3.0)},
                                   {"travel": (0.2, 0.3)}, {"amplitude": (0.05, 0.1)},
                                   {"random_scene": False}, {"oscillation": "sine"},
-                                  {"stride": 20}])
+                                  {"stride": 20}, {"position": "random"}])
 def test_action_knobs_change_the_data_deterministically(knob):
     sine = {"oscillation": "sine"} if "amplitude" in knob else {}  # a triangle has none
     base = ActionVideos("test", "ci", n_test=2, **sine)
@@ -497,6 +497,33 @@ def test_a_triangle_sway_moves_at_a_slides_speed_and_turns(seed):
     assert len(set(np.sign(sway))) >= 2 and len(set(np.sign(slide))) == 1
     with pytest.raises(ValueError, match="oscillation must be 'sine' or 'triangle'"):
         ActionVideos("test", "ci", n_test=1, oscillation="square")
+
+
+def _moving_centroid(flow: torch.Tensor) -> torch.Tensor:
+    """Mean pixel (x, y) of each window's fast pixels (at least half the fastest; slower
+    ones are noise): (N, T, 2L, H, W) -> (N, T, 2)."""
+    speed = flow.unflatten(2, (-1, 2)).norm(dim=3).sum(2)              # (N, T, H, W)
+    speed = speed * (speed >= 0.5 * speed.amax((-2, -1), keepdim=True))
+    H, W = speed.shape[-2:]
+    ys, xs = torch.meshgrid(torch.arange(H).float(), torch.arange(W).float(), indexing="ij")
+    total = speed.sum((-2, -1)).clamp_min(1e-9)
+    return (torch.stack([(speed * xs).sum((-2, -1)), (speed * ys).sum((-2, -1))], -1)
+            / total[..., None])
+
+
+def test_random_position_moves_the_path_and_keeps_it_in_frame():
+    """Centred paths: a slide crosses the centre at mid-video. position="random": the
+    path is shifted, so mid-video slides spread; the object stays inside the frame."""
+    def slides_mid_x(**knobs):  # where the slides (labels 1 and 2) move at mid-video
+        ds = ActionVideos("test", "ci", n_test=96, **knobs)
+        slides = [i for i in range(96) if int(ds[i]["label"]) in (1, 2)]
+        return _moving_centroid(torch.stack([ds[i]["flow"] for i in slides]))[:, 2, 0]
+
+    centred, shifted = slides_mid_x(), slides_mid_x(position="random")
+    assert (centred - 32).abs().mean() + 1.0 < (shifted - 32).abs().mean()
+    assert shifted.min() > 64 * 0.09 and shifted.max() < 64 * 0.91  # inside, by a half-width
+    with pytest.raises(ValueError, match="position must be 'centred' or 'random'"):
+        ActionVideos("test", "ci", n_test=1, position="middle")
 
 
 def test_camera_shake_puts_flow_everywhere():

@@ -17,6 +17,9 @@ slide's speed between its turns: ``ActionProfile.oscillation``); mostly the dire
 reversal over the whole video tells them apart, so the temporal stream gains from
 context. Where the object is still says something: a slide starts near an edge and
 crosses the centre, a sway stays around it (chapter 8 measures this).
+``ActionProfile.position="random"`` shifts every path at random within the frame; ci/lite
+keep centred paths (``benchmarks/standins_actions_probes.csv``: without the cue, no arm
+trained at lite size reads the reversal, while an untrained rule does).
 The lighting changes between sampled times (never inside a flow window, where it would
 fake motion), so one frame's colours are a noisy cue.
 
@@ -92,6 +95,20 @@ def _trajectory(rng: np.random.Generator, motion: int, n: int, S: int,
     return xy
 
 
+def _free_shift(extra: np.random.Generator, along: np.ndarray, S: int, half: float) -> float:
+    """A shift drawn uniformly among those that keep the path ``along`` (pixels) and the
+    object (half-width ``half``) inside ``[0, S]``; 0 if the path has no room to move.
+
+    >>> rng = np.random.default_rng(0)
+    >>> path = np.array([20.0, 30.0, 40.0])
+    >>> shifts = [_free_shift(rng, path, 64, 8.0) for _ in range(1000)]
+    >>> bool(min(shifts) >= -12.0 and max(shifts) <= 16.0 and np.ptp(shifts) > 25)
+    True
+    """
+    lo, hi = half - along.min(), S - half - along.max()
+    return float(extra.uniform(lo, hi)) if hi > lo else 0.0
+
+
 def _occluders(extra: np.random.Generator, p: float, T: int, S: int) -> list:
     """Per sampled time, ``None`` or a static bar ``(x0, y0, x1, y1)`` hiding a third of
     the frame (a vertical or a horizontal band at a random place) for its whole window."""
@@ -114,16 +131,21 @@ def make_action_video(rng: np.random.Generator, prof: ActionProfile, label: int)
         raise ValueError(f"stride ({prof.stride}) must be at least flow_len + 1 ({L + 1})")
     if prof.oscillation not in ("sine", "triangle"):
         raise ValueError(f"oscillation must be 'sine' or 'triangle', got {prof.oscillation!r}")
+    if prof.position not in ("centred", "random"):
+        raise ValueError(f"position must be 'centred' or 'random', got {prof.position!r}")
     app, motion = CLASS_PAIRS[label]
     n = T * prof.stride
     # non-default knobs draw from a child generator: rng's own stream stays as it was
     extra = (rng.spawn(1)[0] if prof.camera_shake > 0 or prof.p_occlusion > 0
-             or prof.random_scene else None)
+             or prof.random_scene or prof.position == "random" else None)
     scene = int(extra.integers(len(APPEARANCES))) if prof.random_scene else app
     bg = _background(rng, scene, S)
     colour = np.clip(_COLOURS[app] + rng.normal(0, prof.colour_jitter, 3), 0, 1)
     centre = _trajectory(rng, motion, n, S, prof)
     half = rng.uniform(*prof.object_half) * S
+    if prof.position == "random":  # shift the path along its motion, keeping it in frame
+        axis = 0 if motion in (0, 1) else 1
+        centre[:, axis] += _free_shift(extra, centre[:, axis], S, half)
     # lighting changes between sampled times, never inside a flow window (it would fake flow)
     light = np.repeat(1.0 + prof.light_jitter * rng.uniform(-1, 1, T), prof.stride)
     shake = (extra.normal(0, prof.camera_shake * S / 32, (n, 2)) if prof.camera_shake > 0

@@ -136,7 +136,10 @@ class ActionProfile:
     ``"triangle"`` (back and forth at a slide's constant speed, drawn from ``travel``,
     turning every half ``period``): with a triangle, one flow window of a sway looks like
     one of a slide unless it holds a turn, so mostly the reversal across times tells
-    them apart.
+    them apart. ``position``: where the object's path lies, ``"centred"`` (every path is
+    centred in the frame, so a slide starts near an edge and a sway stays central: where
+    the object is names the motion) or ``"random"`` (the path's centre is drawn uniformly
+    among the places that keep the whole path inside the frame, for every motion).
     """
 
     n_train: int = 320
@@ -159,6 +162,7 @@ class ActionProfile:
     p_occlusion: float = 0.0
     random_scene: bool = False
     oscillation: str = "sine"
+    position: str = "centred"
     cache: bool = True
 
 
