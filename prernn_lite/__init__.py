@@ -15,6 +15,7 @@ Modules, one idea each:
 - ``runtime``     the profile switch (``ci``, ``lite``, ``full``), defined once
 - ``experiments`` the runs behind the book's tables (CSV under ``results/``)
 - ``widgets``     interactive controls with static renderings
+- ``diagrams``    the book's structure diagrams (cells, PreRNN structures, model path, two streams)
 """
 
 __version__ = "0.1.0"
