@@ -220,6 +220,9 @@ def execute(paths: list[pathlib.Path], profile: str, timeout: int) -> None:
     os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend stores the figures
     for path in paths:
         nb = nbformat.read(path, as_version=4)
+        # the widget state is the run's: without it a stale one (of widgets no longer
+        # shown) would stay, and the site would load the widget manager for nothing
+        nb.metadata.pop("widgets", None)
         client = NotebookClient(
             nb,
             timeout=timeout,

@@ -32,7 +32,6 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .flow import flow_info, load_flow, stack_flow
 from .video import read_frames, resize_frames
 
 __all__ = ["read_class_index", "read_split", "find_list_dir", "segment_starts", "UCF101Videos"]
@@ -225,6 +224,10 @@ class UCF101Videos(Dataset):
         return len(self.items)
 
     def __getitem__(self, i: int) -> dict:
+        # imported here: ``python -m prernn_lite.data.flow`` must find ``flow`` not yet
+        # imported when ``prernn_lite.data`` loads (else runpy warns)
+        from .flow import flow_info, load_flow, stack_flow
+
         video, flow_file, label = self.items[i]
         info = flow_info(flow_file)
         try:

@@ -159,7 +159,8 @@ def train_video_arm(arm: Arm, backbone: nn.Module, data: dict, recipe: Recipe, s
                       pin_memory=pin)
     start = time.perf_counter()
     hist = fit(model, train, per_step_loss, recipe.replace(seed=seed),
-               checkpoint_dir=checkpoint_dir, resume=resume, device="auto")
+               checkpoint_dir=checkpoint_dir, resume=resume, device="auto",
+               progress=recipe.epochs != 1)  # a one-epoch demo (chapter 9) needs no bars
     scores, labels = loader_scores(model, test)
     metrics = {"accuracy": accuracy(scores, labels), "seconds": time.perf_counter() - start,
                "epochs": hist.epochs_done}
