@@ -38,6 +38,17 @@ def test_ruff_clean():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_chapters_share_one_code_style():
+    """Every chapter's code is ``ruff format``ted with book/ruff.toml (lines that fit the
+    site's column); format them with ``ruff format book``."""
+    ruff = shutil.which("ruff") or str(pathlib.Path(sys.executable).with_name("ruff"))
+    if not pathlib.Path(ruff).exists():
+        pytest.skip("ruff is not installed (it comes with the [test] extra)")
+    result = subprocess.run([ruff, "format", "--check", "book"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_readme_run_times_come_from_the_csvs():
     import importlib.util
 
