@@ -102,3 +102,23 @@ def test_the_check_sees_each_problem():
         assert output_problems(notebook(output)), f"missed: {name}"
     clean = {**stream, "text": "accuracy 93% | loss 0.12 | 4/4 folds\nno Warnings seen\n"}
     assert not output_problems(notebook(clean)), "flagged clean text"
+
+
+def marker_comments(notebook: dict) -> list[str]:
+    """Code cells that carry an nbval marker as a comment (``# NBVAL_...``): on the page
+    it is plumbing; nbval reads the same marker as a cell tag (``nbval-ignore-output``)."""
+    return [f"code cell {k}: {line.strip()}"
+            for k, cell in enumerate(c for c in notebook["cells"] if c["cell_type"] == "code")
+            for line in "".join(cell["source"]).splitlines()
+            if line.strip().startswith("# NBVAL")]
+
+
+@pytest.mark.parametrize("path", _chapters(), ids=lambda p: p.stem)
+def test_nbval_markers_are_tags(path):
+    found = marker_comments(json.loads(path.read_text(encoding="utf-8")))
+    assert not found, f"{path.name}: use the cell tag instead:\n  " + "\n  ".join(found)
+
+
+def test_marker_check_sees_a_comment():
+    cell = {"cell_type": "code", "source": ["# NBVAL_IGNORE_OUTPUT\n", "widget"]}
+    assert marker_comments({"cells": [cell]}) == ["code cell 0: # NBVAL_IGNORE_OUTPUT"]
