@@ -9,10 +9,11 @@ markdown files and the notebooks' markdown cells of ``_toc.yml``.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import pathlib
 import re
+
+from book_tools import notebook_tools
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BIB = ROOT / "book" / "references.bib"
@@ -21,11 +22,8 @@ CITE = re.compile(r"\{(?:foot)?cite(?::\w+)?\}`([^`]+)`")
 
 
 def _toc_files() -> list[pathlib.Path]:
-    spec = importlib.util.spec_from_file_location("notebooks", ROOT / ".ci" / "notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     found = []
-    for name in module.toc_files():
+    for name in notebook_tools().toc_files():
         found += [p for p in (ROOT / f"{name}.md", ROOT / f"{name}.ipynb") if p.exists()]
     return found
 

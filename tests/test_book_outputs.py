@@ -15,12 +15,12 @@ warn), not the output: every stored output is re-made by ``.ci/notebooks.py exec
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import pathlib
 import re
 
 import pytest
+from book_tools import notebook_tools
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -32,10 +32,7 @@ TEXT_TYPES = ("text/plain", "text/html", "text/markdown")
 
 
 def _chapters() -> list[pathlib.Path]:
-    spec = importlib.util.spec_from_file_location("notebooks", ROOT / ".ci" / "notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.chapters()
+    return notebook_tools().chapters()
 
 
 def _text(value) -> str:

@@ -25,7 +25,6 @@ Everything lives in temporary folders removed at the end.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import os
 import pathlib
@@ -36,6 +35,7 @@ import tempfile
 
 import nbformat
 import pytest
+from book_tools import notebook_tools
 
 from prernn_lite import colab
 
@@ -44,15 +44,7 @@ CHAPTERS = ("book/02_recurrent_layers.ipynb", "book/03_making_layers_recurrent.i
 CELL_TIMEOUT = 300  # seconds per cell; the whole ci chapter takes seconds
 
 
-def _notebook_tools():
-    """``.ci/notebooks.py``, imported from its path."""
-    spec = importlib.util.spec_from_file_location("notebooks", ROOT / ".ci" / "notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tools = _notebook_tools()
+tools = notebook_tools()
 
 GITHUB_URLS = {
     "https://github.com/owner/name": "owner/name",

@@ -2,11 +2,11 @@
 
 import pathlib
 import re
-import shutil
 import subprocess
-import sys
 
 import pytest
+from book_tools import notebook_tools
+from book_tools import ruff as find_ruff
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -31,8 +31,8 @@ def test_ci_runs_the_readme_commands_verbatim():
 
 
 def test_ruff_clean():
-    ruff = shutil.which("ruff") or str(pathlib.Path(sys.executable).with_name("ruff"))
-    if not pathlib.Path(ruff).exists():
+    ruff = find_ruff()
+    if ruff is None:
         pytest.skip("ruff is not installed (it comes with the [test] extra)")
     result = subprocess.run([ruff, "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -41,8 +41,8 @@ def test_ruff_clean():
 def test_chapters_share_one_code_style():
     """Every chapter's code is ``ruff format``ted with book/ruff.toml (lines that fit the
     site's column); format them with ``ruff format book``."""
-    ruff = shutil.which("ruff") or str(pathlib.Path(sys.executable).with_name("ruff"))
-    if not pathlib.Path(ruff).exists():
+    ruff = find_ruff()
+    if ruff is None:
         pytest.skip("ruff is not installed (it comes with the [test] extra)")
     result = subprocess.run([ruff, "format", "--check", "book"], cwd=ROOT,
                             capture_output=True, text=True)
@@ -50,11 +50,6 @@ def test_chapters_share_one_code_style():
 
 
 def test_readme_run_times_come_from_the_csvs():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("notebooks", ROOT / ".ci" / "notebooks.py")
-    tools = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tools)
-    assert (ROOT / "README.md").read_text() == tools.readme_with_run_times(), (
+    assert (ROOT / "README.md").read_text() == notebook_tools().readme_with_run_times(), (
         "README run times differ from results/*.csv: run python .ci/notebooks.py readme"
     )

@@ -35,7 +35,6 @@ where both are required.
 from __future__ import annotations
 
 import html as html_lib
-import importlib.util
 import json
 import os
 import pathlib
@@ -47,19 +46,12 @@ from html.parser import HTMLParser
 from urllib.parse import unquote, urlparse
 
 import pytest
+from book_tools import notebook_tools
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def _notebook_tools():
-    """``.ci/notebooks.py``, the book tooling that owns the reading of ``_toc.yml``."""
-    spec = importlib.util.spec_from_file_location("notebooks", ROOT / ".ci" / "notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class Page(HTMLParser):
@@ -108,7 +100,7 @@ def chromium() -> str:
     pytest.skip("Chromium not installed (apt-get install chromium)")
 
 
-PAGES = _notebook_tools().toc_files()
+PAGES = notebook_tools().toc_files()
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
          "--disable-background-networking", "--disable-component-update", "--no-first-run",
          "--virtual-time-budget=8000", "--window-size=1280,2000")
